@@ -1,0 +1,208 @@
+"""The typed, frozen form of a configuration.
+
+Built once by :func:`fastproxy.config.parse_config` after every check has
+passed, so every value here is already valid: durations are float seconds,
+sizes are int bytes, hosts are normalised.  Each component receives only its
+own section (the parser gets ``config.server.limits``, a pool gets
+``upstream.pool``), never the whole tree nor a dict of options.
+
+Field names follow the TOML keys, except that arrays of tables are plural
+here (``[[listener]]`` -> ``listeners``).  Defaults live here and only here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import os
+from dataclasses import dataclass, field, fields, is_dataclass
+
+from fastproxy.config.addresses import format_host_port
+
+__all__ = [
+    "BALANCERS",
+    "LOG_FORMATS",
+    "PLANNED_BALANCERS",
+    "Config",
+    "Headers",
+    "Limits",
+    "Listener",
+    "LogConfig",
+    "Pool",
+    "Route",
+    "Server",
+    "ServerConfig",
+    "Timeouts",
+    "Upstream",
+]
+
+KIB = 1024
+MIB = 1024 * KIB
+GIB = 1024 * MIB
+
+BALANCERS = ("round_robin",)
+# Named in the error message so that nobody thinks these are typos.
+PLANNED_BALANCERS = (
+    "weighted_round_robin",
+    "random",
+    "least_conn",
+    "p2c",
+    "ip_hash",
+    "consistent_hash",
+)
+LOG_FORMATS = ("text", "json")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds.  ``client_header`` bounds the whole request head (slowloris)."""
+
+    client_header: float = 10.0
+    client_idle: float = 60.0
+    upstream_connect: float = 3.0
+    upstream_read: float = 60.0
+    upstream_write: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bytes and counts; ``max_body_bytes`` 0 means unlimited."""
+
+    max_header_bytes: int = 16 * KIB
+    max_header_count: int = 100
+    max_uri_bytes: int = 8 * KIB
+    max_body_bytes: int = 1 * GIB
+
+
+@dataclass(frozen=True, slots=True)
+class Headers:
+    trusted_proxies: tuple[Network, ...] = ()
+    request_id: bool = True
+    hide_response_headers: tuple[str, ...] = ("Server", "X-Powered-By")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    # None: one worker per usable core, resolved by worker_count().
+    workers: int | None = 1
+    drain_timeout: float = 30.0
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    limits: Limits = field(default_factory=Limits)
+    headers: Headers = field(default_factory=Headers)
+
+    @property
+    def worker_count(self) -> int:
+        if self.workers is not None:
+            return self.workers
+        # The affinity mask, when there is one, is what this process may use.
+        if hasattr(os, "sched_getaffinity"):
+            return max(1, len(os.sched_getaffinity(0)))
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """A bound address; port 0 (a kernel-chosen port) appears only in tests."""
+
+    host: str
+    port: int
+
+    @property
+    def address(self) -> str:
+        return format_host_port(self.host, self.port)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """First match wins; ``host`` and ``path_prefix`` None match anything."""
+
+    upstream: str
+    host: str | None = None
+    path_prefix: str | None = None
+    strip_prefix: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    host: str
+    port: int
+    weight: int = 1
+
+    @property
+    def address(self) -> str:
+        return format_host_port(self.host, self.port)
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """Per upstream server; ``max_requests`` 0 means unlimited."""
+
+    max_idle: int = 32
+    idle_timeout: float = 60.0
+    max_requests: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    name: str
+    servers: tuple[Server, ...]
+    balance: str = "round_robin"
+    pool: Pool = field(default_factory=Pool)
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    format: str = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    listeners: tuple[Listener, ...]
+    routes: tuple[Route, ...]
+    upstreams: tuple[Upstream, ...]
+    server: ServerConfig = field(default_factory=ServerConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    # Where it came from (a path, or "command line"); not part of digest().
+    source: str = field(default="<dict>", compare=False)
+
+    def upstream(self, name: str) -> Upstream:
+        """The upstream called ``name``; KeyError if there is none."""
+        for upstream in self.upstreams:
+            if upstream.name == name:
+                return upstream
+        raise KeyError(name)
+
+    @classmethod
+    def from_cli(cls, listen: list[str], upstreams: list[str]) -> Config:
+        """The config that ``fastproxy run --listen ... --upstream ...`` means.
+
+        One listener per ``listen`` address, one upstream named "default"
+        holding ``upstreams``, one catch-all route to it, defaults elsewhere.
+        Raises ConfigError with key paths named after the options
+        ("--listen[0]", "--upstream[1]").
+        """
+        from fastproxy.config.validate import parse_cli
+
+        return parse_cli(listen, upstreams)
+
+    def canonical(self) -> dict:
+        """Plain JSON-able data: the same for configs that mean the same."""
+        return _canonical(self)
+
+    def digest(self) -> str:
+        """sha256 (hex) of the canonical form; stable across runs and spellings."""
+        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _canonical(value: object) -> object:
+    if is_dataclass(value):
+        return {f.name: _canonical(getattr(value, f.name)) for f in fields(value) if f.name != "source"}
+    if isinstance(value, (tuple, list)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+        return str(value)
+    return value

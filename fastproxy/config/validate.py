@@ -1,0 +1,446 @@
+"""Checks a parsed TOML document and builds the frozen :class:`Config`.
+
+One builder per section, each reading its table through a
+:class:`~fastproxy.config.reader.Section` so that every problem is collected
+with its key path.  Cross-checks (URI limit within the header limit,
+duplicate listeners, routes naming upstreams) run only on values that passed
+their own checks, so one mistake yields one message.  Nothing is built
+unless the whole document is clean.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastproxy.config import _text
+from fastproxy.config.addresses import check_route_host, parse_host_port, parse_network
+from fastproxy.config.reader import MISSING, Problems, Section
+from fastproxy.config.schema import (
+    BALANCERS,
+    LOG_FORMATS,
+    MIB,
+    PLANNED_BALANCERS,
+    Config,
+    Headers,
+    Limits,
+    Listener,
+    LogConfig,
+    Pool,
+    Route,
+    Server,
+    ServerConfig,
+    Timeouts,
+    Upstream,
+)
+from fastproxy.config.units import format_size
+from fastproxy.errors import ConfigError
+
+__all__ = ["parse_cli", "parse_config"]
+
+# RFC 9110 token: what a header field name may contain.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_UPSTREAM_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_MAX_WORKERS = 1024
+
+
+def parse_config(data: dict, source: str = "<dict>") -> Config:
+    """The Config that ``data`` (a parsed TOML document) describes.
+
+    Raises ConfigError listing every problem found, each with its key path.
+    ``source`` names where ``data`` came from; it is kept in Config.source.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError([("", f"expected a table at the top level, got {_text.kind(data)}")])
+    problems = Problems()
+    root = Section(data, "", problems)
+    server = _server(root.table("server"))
+    listeners = _listeners(root)
+    upstream_names = _upstream_names(data.get("upstream"))
+    routes = _routes(root, upstream_names)
+    upstreams = _upstreams(root)
+    log = _log(root.table("log"))
+    root.finish()
+    if problems:
+        raise ConfigError(problems.items)
+    return Config(
+        listeners=listeners,
+        routes=routes,
+        upstreams=upstreams,
+        server=server,
+        log=log,
+        source=source,
+    )
+
+
+def parse_cli(listen: list[str], upstreams: list[str]) -> Config:
+    """See :meth:`Config.from_cli`."""
+    missing = []
+    if not listen:
+        missing.append(("--listen", "at least one address is required (e.g. --listen 127.0.0.1:8080)"))
+    if not upstreams:
+        missing.append(("--upstream", "at least one server is required (e.g. --upstream 127.0.0.1:9000)"))
+    if missing:
+        raise ConfigError(missing)
+    data = {
+        "listener": [{"bind": address} for address in listen],
+        "upstream": {"default": {"servers": list(upstreams)}},
+        "route": [{"upstream": "default"}],
+    }
+    try:
+        return parse_config(data, source="command line")
+    except ConfigError as exc:
+        raise ConfigError(
+            [
+                (_cli_path(path), message.replace("(also servers[", "(also --upstream["))
+                for path, message in exc.problems
+            ]
+        ) from None
+
+
+def _cli_path(path: str) -> str:
+    match = re.fullmatch(r"listener\[(\d+)\]\.bind", path)
+    if match:
+        return f"--listen[{match.group(1)}]"
+    match = re.fullmatch(r"upstream\.default\.servers\[(\d+)\]", path)
+    if match:
+        return f"--upstream[{match.group(1)}]"
+    return path
+
+
+# -- [server] ----------------------------------------------------------------
+
+
+def _server(sec: Section) -> ServerConfig:
+    default = ServerConfig()
+    server = ServerConfig(
+        workers=_workers(sec, default.workers),
+        drain_timeout=sec.duration("drain_timeout", default.drain_timeout, allow_zero=True),
+        timeouts=_timeouts(sec.table("timeouts")),
+        limits=_limits(sec.table("limits")),
+        headers=_headers(sec.table("headers")),
+    )
+    sec.finish()
+    return server
+
+
+def _workers(sec: Section, default: int | None) -> int | None:
+    value = sec.raw("workers")
+    if value is MISSING:
+        return default
+    if value == "auto":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        sec.problem("workers", f'expected an integer >= 1 or "auto", got {_text.got(value)}')
+        return None
+    return sec.check_integer("workers", value, 1, _MAX_WORKERS)
+
+
+def _timeouts(sec: Section) -> Timeouts:
+    d = Timeouts()
+    timeouts = Timeouts(
+        client_header=sec.duration("client_header", d.client_header),
+        client_idle=sec.duration("client_idle", d.client_idle),
+        upstream_connect=sec.duration("upstream_connect", d.upstream_connect),
+        upstream_read=sec.duration("upstream_read", d.upstream_read),
+        upstream_write=sec.duration("upstream_write", d.upstream_write),
+    )
+    sec.finish()
+    return timeouts
+
+
+def _limits(sec: Section) -> Limits:
+    d = Limits()
+    header_bytes = sec.size("max_header_bytes", d.max_header_bytes, 1024, MIB)
+    uri_bytes = sec.size("max_uri_bytes", d.max_uri_bytes, 256, MIB)
+    # The request line is part of the head, so a longer URI could never fit.
+    if header_bytes is not None and uri_bytes is not None and uri_bytes > header_bytes:
+        sec.problem(
+            "max_uri_bytes",
+            f"{format_size(uri_bytes)} is larger than max_header_bytes ({format_size(header_bytes)})",
+        )
+    limits = Limits(
+        max_header_bytes=header_bytes,
+        max_header_count=sec.integer("max_header_count", d.max_header_count, 1, 10_000),
+        max_uri_bytes=uri_bytes,
+        max_body_bytes=sec.size("max_body_bytes", d.max_body_bytes, 1, 2**63 - 1, zero_unlimited=True),
+    )
+    sec.finish()
+    return limits
+
+
+def _headers(sec: Section) -> Headers:
+    d = Headers()
+    proxies = sec.array("trusted_proxies", list(d.trusted_proxies), "CIDR blocks")
+    if proxies is not None:
+        proxies = sec.each("trusted_proxies", proxies, lambda path, item: _network(sec, path, item))
+    hidden = sec.array("hide_response_headers", list(d.hide_response_headers), "header names")
+    if hidden is not None:
+        hidden = sec.each("hide_response_headers", hidden, lambda path, item: _header_name(sec, path, item))
+    headers = Headers(
+        trusted_proxies=proxies,
+        request_id=sec.boolean("request_id", d.request_id),
+        hide_response_headers=hidden,
+    )
+    sec.finish()
+    return headers
+
+
+def _network(sec: Section, path: str, item: object):
+    if not isinstance(item, str):
+        sec.problems.add(path, f'expected a CIDR block such as "10.0.0.0/8", got {_text.got(item)}')
+        return None
+    try:
+        return parse_network(item)
+    except ValueError as exc:
+        sec.problems.add(path, str(exc))
+        return None
+
+
+def _header_name(sec: Section, path: str, item: object) -> str | None:
+    if not isinstance(item, str):
+        sec.problems.add(path, f"expected a header name, got {_text.got(item)}")
+        return None
+    if not _TOKEN.fullmatch(item):
+        sec.problems.add(path, f"{_text.show(item)} is not a valid header name")
+        return None
+    return item
+
+
+# -- [[listener]] ------------------------------------------------------------
+
+
+def _listeners(root: Section) -> tuple[Listener, ...]:
+    items = _array_of_tables(root, "listener", 'bind = "127.0.0.1:8080"')
+    listeners = []
+    bound: dict[tuple[str, int], int] = {}
+    for index, item in enumerate(items):
+        sec = Section(item, f"listener[{index}]", root.problems)
+        bind = sec.string("bind", None)
+        sec.finish()
+        if bind is None:
+            if sec.data.get("bind", MISSING) is MISSING:
+                sec.problem("bind", 'is required (e.g. bind = "127.0.0.1:8080")')
+            continue
+        try:
+            # Port 0 asks the kernel for a free port: for tests, never production.
+            host, port = parse_host_port(bind, allow_port_zero=True)
+        except ValueError as exc:
+            sec.problem("bind", str(exc))
+            continue
+        if port and (host, port) in bound:
+            sec.problem("bind", f"{_text.show(bind)} is already bound by listener[{bound[host, port]}]")
+            continue
+        bound[host, port] = index
+        listeners.append(Listener(host=host, port=port))
+    return tuple(listeners)
+
+
+def _array_of_tables(root: Section, key: str, example: str) -> list[dict]:
+    """The tables of ``[[key]]``: at least one, each a table; [] on problems."""
+    value = root.raw(key)
+    if value is MISSING or value == []:
+        root.problem(key, f"at least one [[{key}]] is required (e.g. [[{key}]] {example})")
+        return []
+    if not isinstance(value, list):
+        root.problem(key, f"expected an array of tables ([[{key}]]), got {_text.got(value)}")
+        return []
+    tables = []
+    for index, item in enumerate(value):
+        if isinstance(item, dict):
+            tables.append(item)
+        else:
+            root.problems.add(f"{key}[{index}]", f"expected a table, got {_text.got(item)}")
+    return tables if len(tables) == len(value) else []
+
+
+# -- [[route]] ---------------------------------------------------------------
+
+
+def _routes(root: Section, upstream_names: list[str]) -> tuple[Route, ...]:
+    items = _array_of_tables(root, "route", 'upstream = "api"')
+    return tuple(
+        _route(Section(item, f"route[{i}]", root.problems), upstream_names) for i, item in enumerate(items)
+    )
+
+
+def _route(sec: Section, upstream_names: list[str]) -> Route:
+    host = sec.string("host", None)
+    if host is not None:
+        try:
+            host = check_route_host(host)
+        except ValueError as exc:
+            sec.problem("host", str(exc))
+    prefix = sec.string("path_prefix", None)
+    if prefix is not None:
+        problem = _path_prefix_problem(prefix)
+        if problem:
+            sec.problem("path_prefix", problem)
+    strip = sec.boolean("strip_prefix", False)
+    if strip and sec.data.get("path_prefix", MISSING) is MISSING:
+        sec.problem(
+            "strip_prefix", "true is only meaningful with path_prefix (set path_prefix or remove this)"
+        )
+    upstream = sec.string("upstream", None)
+    if upstream is None:
+        if sec.data.get("upstream", MISSING) is MISSING:
+            sec.problem(
+                "upstream", 'is required (the name of an [upstream.NAME] table, e.g. upstream = "api")'
+            )
+    elif upstream not in upstream_names:
+        sec.problem(
+            "upstream",
+            f"no upstream named {_text.show(upstream)} {_known_upstreams(upstream, upstream_names)}",
+        )
+    sec.finish()
+    return Route(upstream=upstream, host=host, path_prefix=prefix, strip_prefix=strip)
+
+
+def _path_prefix_problem(prefix: str) -> str | None:
+    if not prefix.startswith("/"):
+        return f'{_text.show(prefix)} must start with "/"'
+    for char in prefix:
+        if not char.isascii():
+            return f"{_text.show(prefix)} has a non-ASCII character {_text.show(char)} (percent-encode it)"
+        if char.isspace() or not char.isprintable() or char in "?#":
+            return f"{_text.show(prefix)} has {_text.show(char)}, which cannot appear in a path"
+    return None
+
+
+def _known_upstreams(name: str, upstream_names: list[str]) -> str:
+    hint = _text.did_you_mean(name, upstream_names)
+    if hint is not None:
+        return f'(did you mean "{hint}"?)'
+    if upstream_names:
+        return f"(defined: {_text.quoted_list(upstream_names)})"
+    return "(no [upstream.NAME] tables are defined)"
+
+
+# -- [upstream.NAME] ---------------------------------------------------------
+
+
+def _upstream_names(value: object) -> list[str]:
+    return [str(name) for name in value] if isinstance(value, dict) else []
+
+
+def _upstreams(root: Section) -> tuple[Upstream, ...]:
+    sec = root.table("upstream")
+    upstreams = []
+    for name, value in sec.data.items():
+        path = sec.at(name)
+        sec.raw(name)
+        if not _UPSTREAM_NAME.fullmatch(name):
+            sec.problem(
+                name, f'{_text.show(name)} is not a valid upstream name (use letters, digits, "_", ".", "-")'
+            )
+        if not isinstance(value, dict):
+            sec.problem(name, f"expected a table ([{path}]), got {_text.got(value)}")
+            continue
+        upstreams.append(_upstream(Section(value, path, sec.problems), name))
+    return tuple(upstreams)
+
+
+def _upstream(sec: Section, name: str) -> Upstream:
+    servers = sec.raw("servers")
+    if servers is MISSING or servers == []:
+        sec.problem("servers", 'at least one server is required (e.g. servers = ["127.0.0.1:9001"])')
+        servers = None
+    elif not isinstance(servers, list):
+        sec.problem("servers", f'expected an array such as ["127.0.0.1:9001"], got {_text.got(servers)}')
+        servers = None
+    else:
+        servers = _servers(sec, servers)
+    upstream = Upstream(
+        name=name,
+        servers=servers,
+        balance=_balance(sec),
+        pool=_pool(sec.table("pool")),
+    )
+    sec.finish()
+    return upstream
+
+
+def _servers(sec: Section, items: list) -> tuple[Server, ...] | None:
+    servers = []
+    seen: dict[tuple[str, int], int] = {}
+    before = len(sec.problems)
+    for index, item in enumerate(items):
+        path = f"{sec.at('servers')}[{index}]"
+        server = _server_entry(sec, path, item)
+        if server is None:
+            continue
+        key = (server.host, server.port)
+        if key in seen:
+            sec.problems.add(
+                path,
+                f'"{server.address}" is listed twice (also servers[{seen[key]}]); give it a weight instead',
+            )
+            continue
+        seen[key] = index
+        servers.append(server)
+    return tuple(servers) if len(sec.problems) == before else None
+
+
+def _server_entry(sec: Section, path: str, item: object) -> Server | None:
+    if isinstance(item, str):
+        address, weight, address_path = item, 1, path
+    elif isinstance(item, dict):
+        entry = Section(item, path, sec.problems)
+        address = entry.string("address", None)
+        weight = entry.integer("weight", 1, 1, 1000)
+        entry.finish()
+        address_path = entry.at("address")
+        if address is None:
+            if item.get("address", MISSING) is MISSING:
+                entry.problem("address", 'is required (e.g. { address = "127.0.0.1:9001", weight = 2 })')
+            return None
+    else:
+        sec.problems.add(
+            path, f'expected "host:port" or {{ address = "host:port", weight = N }}, got {_text.got(item)}'
+        )
+        return None
+    try:
+        host, port = parse_host_port(address)
+    except ValueError as exc:
+        sec.problems.add(address_path, str(exc))
+        return None
+    if weight is None:  # already reported; the address was still worth checking
+        return None
+    return Server(host=host, port=port, weight=weight)
+
+
+def _balance(sec: Section) -> str | None:
+    balance = sec.string("balance", "round_robin")
+    if balance is None or balance in BALANCERS:
+        return balance
+    available = _text.quoted_list(BALANCERS)
+    if balance in PLANNED_BALANCERS:
+        sec.problem(
+            "balance", f"{_text.show(balance)} is not supported yet (planned; available now: {available})"
+        )
+        return None
+    hint = _text.did_you_mean(balance, BALANCERS + PLANNED_BALANCERS)
+    suffix = f'did you mean "{hint}"?' if hint else f"available now: {available}"
+    sec.problem("balance", f"{_text.show(balance)} is not a balancing method ({suffix})")
+    return None
+
+
+def _pool(sec: Section) -> Pool:
+    d = Pool()
+    pool = Pool(
+        max_idle=sec.integer("max_idle", d.max_idle, 0, 100_000),
+        idle_timeout=sec.duration("idle_timeout", d.idle_timeout),
+        max_requests=sec.integer("max_requests", d.max_requests, 0, 2**31 - 1),
+    )
+    sec.finish()
+    return pool
+
+
+# -- [log] -------------------------------------------------------------------
+
+
+def _log(sec: Section) -> LogConfig:
+    fmt = sec.string("format", LogConfig().format)
+    if fmt is not None and fmt not in LOG_FORMATS:
+        sec.problem("format", f"{_text.show(fmt)} is not a log format (use {_text.quoted_list(LOG_FORMATS)})")
+    sec.finish()
+    return LogConfig(format=fmt)
