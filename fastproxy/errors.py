@@ -23,18 +23,18 @@ class FastProxyError(Exception):
 class HttpParseError(FastProxyError):
     """A message head or chunked body broke the HTTP/1.x rules.
 
-    ``code`` and ``name`` come from :mod:`fastproxy.parser.codes`; ``status``
-    is what a request error is answered with (a response error is a 502).
+    ``code`` and ``name`` come from :mod:`fastproxy.parser.codes`.  A request
+    error has the status its code maps to and source ``downstream``; a
+    response error (raised by ResponseParser) is a 502 from ``upstream``.
     """
 
-    source = DOWNSTREAM
-
-    def __init__(self, code: int, name: str, status: int, message: str) -> None:
+    def __init__(self, code: int, name: str, status: int, message: str, source: str = DOWNSTREAM) -> None:
         super().__init__(f"{name}: {message}")
         self.code = code
         self.name = name
         self.status = status
         self.message = message
+        self.source = source
 
 
 class ConfigError(FastProxyError):

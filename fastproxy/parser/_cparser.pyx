@@ -15,7 +15,7 @@ from libc.stdlib cimport free, malloc
 
 from fastproxy.parser cimport _fp_http as c
 
-from fastproxy.errors import HttpParseError
+from fastproxy.errors import UPSTREAM, HttpParseError
 from fastproxy.parser import codes
 
 # Built once: the exception arguments for each code, from the same table the
@@ -28,6 +28,14 @@ cdef object _error(int code):
     if 0 <= code < len(_ERROR_ARGS):
         return HttpParseError(*_ERROR_ARGS[code])
     return HttpParseError(code, "unknown", 400, "unknown parse error")
+
+
+cdef object _upstream_error(int code):
+    # A response the upstream got wrong is always answered 502.
+    cdef object err = _error(code)
+    err.status = 502
+    err.source = UPSTREAM
+    return err
 
 
 def error_name(int code):
@@ -242,7 +250,7 @@ cdef class ResponseParser(_Head):
             return r
         if r == c.FP_NEED_MORE:
             return 0
-        raise _error(self.msg.error)
+        raise _upstream_error(self.msg.error)
 
     @property
     def status(self):

@@ -51,3 +51,16 @@ def test_error_carries_status(parser_impl):
     assert info.value.status == 505
     assert info.value.code == codes.E_VERSION_NOT_SUPPORTED
     assert info.value.source == "downstream"
+
+
+def test_response_errors_are_upstream_502(parser_impl):
+    p = parser_impl.ResponseParser()
+    with pytest.raises(HttpParseError) as info:
+        p.parse(b"HTTP/1.1 2000 OK\r\n\r\n")
+    assert info.value.name == "bad_status_line"
+    assert info.value.status == 502
+    assert info.value.source == "upstream"
+    # the same code in a request keeps its own status and source
+    with pytest.raises(HttpParseError) as info:
+        parser_impl.RequestParser().parse(b"GET / HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n")
+    assert (info.value.status, info.value.source) == (400, "downstream")
