@@ -297,7 +297,10 @@ typedef struct fp_message {
     uint32_t pos;        /* first byte of the first line not yet complete */
     uint32_t scan;       /* bytes of that line already scanned for its LF */
     uint32_t fields_start; /* offset of the field section */
-    uint32_t phase;      /* 0: before start line, 1: fields, 2: done */
+    uint32_t phase;      /* 0: before start line, 1: fields, 2: done, 3: failed */
+    uint32_t target_run; /* incomplete request line: offset of the target run, 0: no SP yet */
+    uint32_t target_end; /* incomplete request line: where that run ended, 0: still open */
+    uint32_t seen;       /* bit 1 << fp_field_id per field id seen, and a coding summary */
     /* results, valid once a parse call returned > 0 */
     fp_span method;      /* requests */
     fp_span target;      /* requests */
@@ -335,11 +338,13 @@ int fp_parse_response(fp_message *m, const char *buf, size_t len,
 
 typedef struct fp_chunked {
     /* private */
-    uint64_t remaining;      /* chunk-data bytes still due in this chunk */
+    uint64_t remaining;      /* chunk-data bytes still due; on a size line, the size so far */
     uint32_t line_bytes;     /* bytes of the current size/trailer line seen */
     uint32_t trailer_bytes;  /* bytes of the trailer section so far */
     uint32_t trailer_count;
-    uint32_t state;
+    uint32_t state;          /* position in the chunked grammar */
+    uint32_t line;           /* current size/trailer line: syntax stage, CR and digit tracking */
+    uint32_t pending;        /* first syntax error of that line, reported at its LF */
     /* results */
     uint64_t data_bytes;     /* chunk-data bytes seen so far, in total */
     int done;                /* last-chunk and trailer section complete */
