@@ -1,0 +1,42 @@
+"""Receive buffers, shared by every connection of one event loop.
+
+A connection holds a buffer only while it has bytes to keep (a partial head,
+a request in flight); an idle keep-alive connection holds none, so idle
+connections cost no buffer memory.  A buffer is lent when a transport still
+references a slice of it after a write (the transport sends from our memory
+instead of copying): its owner then drops it for a fresh one and never
+returns it here, since the transport may still be reading it.
+"""
+
+from __future__ import annotations
+
+DEFAULT_SIZE = 64 * 1024
+
+
+class BufferPool:
+    """Free list of equal-sized bytearrays.  Not thread-safe: one per loop."""
+
+    __slots__ = ("free", "max_free", "size")
+
+    def __init__(self, size: int = DEFAULT_SIZE, max_free: int = 256) -> None:
+        self.size = size
+        self.free: list = []
+        self.max_free = max_free
+
+    def acquire(self) -> bytearray:
+        if self.free:
+            return self.free.pop()
+        return bytearray(self.size)
+
+    def release(self, buf: bytearray) -> None:
+        """Takes back a buffer that no transport references any more."""
+        if len(self.free) < self.max_free and len(buf) == self.size:
+            self.free.append(buf)
+
+
+def buffer_size_for(max_header_bytes: int) -> int:
+    """A buffer size that holds any acceptable head with room for body bytes."""
+    size = DEFAULT_SIZE
+    while size < max_header_bytes + 8192:
+        size *= 2
+    return size

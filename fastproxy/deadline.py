@@ -1,0 +1,63 @@
+"""One lazily re-armed timer per connection.
+
+Setting a deadline is an attribute store: a timer handle is made only when
+the armed timer fires before the current deadline (it re-arms itself for the
+rest) or when the deadline moves earlier than the armed time.  A busy
+keep-alive connection therefore makes about one handle per timeout period,
+not one per request.
+"""
+
+from __future__ import annotations
+
+# uvloop rounds timers to milliseconds: a timer may fire this early.
+_SLACK = 0.002
+
+
+class Deadline:
+    """Calls ``callback()`` once the monotonic time ``when`` has passed.
+
+    ``set`` replaces the deadline, ``clear`` disarms it (the armed handle
+    fires later and finds nothing due), ``cancel`` also drops the handle and
+    must be called when the owner goes away, so that nothing keeps it alive.
+    """
+
+    __slots__ = ("armed_at", "callback", "handle", "loop", "when")
+
+    def __init__(self, loop, callback) -> None:
+        self.loop = loop
+        self.callback = callback
+        self.handle = None
+        self.armed_at: float = 0.0
+        self.when: float = 0.0
+
+    def set(self, when: float) -> None:
+        self.when = when
+        if self.handle is None or when < self.armed_at:
+            if self.handle is not None:
+                self.handle.cancel()
+            self.armed_at = when
+            self.handle = self.loop.call_at(when, self._fire)
+
+    def set_in(self, seconds: float) -> None:
+        self.set(self.loop.time() + seconds)
+
+    def clear(self) -> None:
+        self.when = 0.0
+
+    def cancel(self) -> None:
+        self.when = 0.0
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+
+    def _fire(self) -> None:
+        self.handle = None
+        when = self.when
+        if when == 0.0:
+            return
+        if self.loop.time() + _SLACK < when:
+            self.armed_at = when
+            self.handle = self.loop.call_at(when, self._fire)
+            return
+        self.when = 0.0
+        self.callback()

@@ -1,0 +1,717 @@
+"""One client connection: read requests, route them, pass them upstream.
+
+Theory of operation
+-------------------
+A BufferedProtocol reading into a receive buffer of the shared BufferPool
+(taken when bytes arrive, given back when the connection is idle, so idle
+keep-alive connections hold none).  A request head is always parsed from the
+start of the buffer; what follows it is the body, then the next pipelined
+request, which is parsed only once the current response is complete, so
+responses go out in request order.
+
+    IDLE --head--> CONNECT --upstream ready--> BODY --body sent--> WAIT
+      ^                (pooled: at once)         (no body: straight to WAIT)
+      +------------- response complete, keep-alive ----------------+
+    WAIT --101--> TUNNEL;  any --error answer--> LINGER;  any --> CLOSED
+
+The head is rewritten (rewrite.py) and leaves with the body bytes already
+received in one write.  The body streams through BodyRelay (relay.py); the
+response comes back through the upstream connection (upstream/connection.py),
+which calls ``response_started``, ``response_done``, ``upstream_failed``,
+``upstream_aborted``, ``tunnel_started`` / ``tunnel_closed`` here.
+
+Reading stops (``_block``) for three reasons, kept as bits so that each is
+lifted on its own: the upstream transport is above its high-water mark
+(backpressure), an upstream connection is being opened, or the buffer is
+full of pipelined bytes while a response is in progress.
+
+Errors are answered by ``_reject``: status, short body, Connection: close,
+a log line; then the connection lingers (our side half-closed, input
+discarded for a short while) so that the client reads the answer instead of
+a reset.  Nothing of a rejected request reaches an upstream: the head and the
+body bytes at hand are checked before the first write.
+
+Deadlines (one lazily re-armed timer): the head must arrive within
+client_header (408), an idle keep-alive connection closes after client_idle,
+a request body silent for client_idle is a 408, a client that does not read
+its response for client_idle is cut, and lingering is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+
+from fastproxy import respond
+from fastproxy.clientip import parse_ip
+from fastproxy.deadline import Deadline
+from fastproxy.errors import HttpParseError
+from fastproxy.parser import codes
+from fastproxy.relay import BODY_LENGTH, OUT_PASS, BodyRelay, send
+from fastproxy.rewrite import Peer
+from fastproxy.route import host_key, split_absolute
+from fastproxy.upstream.connection import (
+    FAIL_BAD_RESPONSE,
+    FAIL_CLOSED,
+    FAIL_CONNECT,
+    FAIL_CONNECT_TIMEOUT,
+    FAIL_READ_TIMEOUT,
+    FAIL_WRITE_TIMEOUT,
+)
+
+S_IDLE = 0
+S_CONNECT = 1
+S_BODY = 2
+S_WAIT = 3
+S_TUNNEL = 4
+S_LINGER = 5
+S_CLOSED = 6
+
+R_UPSTREAM = 1  # upstream transport above its high-water mark
+R_CONNECT = 2   # waiting for an upstream connection
+R_FULL = 4      # buffer full of pipelined bytes
+
+# After an error answer: discard input until the client closes, at most this
+# long in total and this long between reads.
+LINGER_TOTAL = 10.0
+LINGER_QUIET = 2.0
+
+H_HOST = codes.H_HOST
+F_KEEP_ALIVE = codes.F_KEEP_ALIVE
+F_UPGRADE = codes.F_UPGRADE
+REQ_HEAD = codes.REQ_HEAD
+# Requests that may be sent again when a reused upstream connection turns
+# out dead before answering (RFC 9110 9.2.2).
+IDEMPOTENT = frozenset((b"GET", b"HEAD", b"OPTIONS", b"TRACE", b"PUT", b"DELETE"))
+# A request whose whole body is in hand and smaller than this is kept, joined
+# with its head, so it can be retried.
+REPLAY_BELOW = 16 * 1024
+
+_FAILURES = {
+    FAIL_CONNECT: (502, "upstream connection failed"),
+    FAIL_CONNECT_TIMEOUT: (504, "upstream connect timed out"),
+    FAIL_CLOSED: (502, "upstream closed the connection"),
+    FAIL_BAD_RESPONSE: (502, "invalid response from upstream"),
+    FAIL_READ_TIMEOUT: (504, "upstream response timed out"),
+    FAIL_WRITE_TIMEOUT: (504, "upstream did not accept the request in time"),
+}
+_RST = struct.pack("ii", 1, 0)
+
+
+def _peer_ip(transport) -> str:
+    peer = transport.get_extra_info("peername")
+    if not peer:
+        return "unknown"
+    ip = peer[0] if isinstance(peer, tuple) else str(peer)
+    if ip.startswith("::ffff:") and "." in ip:
+        ip = ip[7:]  # IPv4-mapped: the client is an IPv4 host
+    return ip
+
+
+class Downstream(asyncio.BufferedProtocol):
+    __slots__ = (
+        "blocked",
+        "buf",
+        "client11",
+        "client_eof",
+        "ctx",
+        "deadline",
+        "end",
+        "head_request",
+        "head_since",
+        "keep_alive",
+        "linger_until",
+        "loop",
+        "method",
+        "parser",
+        "parts",
+        "peer",
+        "pool",
+        "relay",
+        "replay",
+        "req_done",
+        "resp_started",
+        "retried",
+        "served",
+        "start",
+        "state",
+        "target",
+        "transport",
+        "upgrade",
+        "upstream",
+        "write_paused",
+    )
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self.loop = ctx.loop
+        self.transport = None
+        self.peer = None
+        self.buf = None
+        self.start: int = 0
+        self.end: int = 0
+        self.parser = ctx.request_parser(max_uri_bytes=ctx.max_uri_bytes, max_header_bytes=ctx.max_header_bytes,
+                                         max_header_count=ctx.max_header_count)
+        self.state: int = S_IDLE
+        self.blocked: int = 0
+        self.write_paused: bool = False
+        self.deadline = Deadline(self.loop, self._on_deadline)
+        self.head_since: float = 0.0
+        self.linger_until: float = 0.0
+        self.served: int = 0
+        self.client_eof: bool = False
+        self.upstream = None
+        self.pool = None
+        self.relay = BodyRelay(ctx.chunked_decoder(ctx.max_header_bytes, ctx.max_header_count))
+        self.parts: list = []
+        self.replay = None
+        self.retried: bool = False
+        self.method = None
+        self.target = None
+        self.client11: bool = True
+        self.keep_alive: bool = False
+        self.req_done: bool = False
+        self.upgrade: bool = False
+        self.head_request: bool = False
+        self.resp_started: bool = False
+
+    # -- connection ---------------------------------------------------------
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        ctx = self.ctx
+        ip = _peer_ip(transport)
+        trusted = bool(ctx.trusted) and ctx.trusted.trusts(parse_ip(ip))
+        self.peer = Peer(ip, trusted)
+        ctx.clients.add(self)
+        ctx.counters.connections_accepted += 1
+        ctx.counters.connections_active += 1
+        # The first request must start within the header timeout, not the idle one.
+        self.deadline.set_in(ctx.client_header_timeout)
+
+    def get_buffer(self, sizehint: int):
+        buf = self.buf
+        if buf is None:
+            buf = self.buf = self.ctx.buffers.acquire()
+            self.start = self.end = 0
+        elif self.end == len(buf):
+            self._make_room()
+            buf = self.buf
+        return memoryview(buf)[self.end:]
+
+    def _make_room(self) -> None:
+        # Reading is blocked before the buffer fills (R_FULL) and heads are
+        # limited below its size, so this is only a safety net.
+        n = self.end - self.start
+        if self.start > 0:
+            self.buf[0:n] = self.buf[self.start:self.end]
+        else:
+            bigger = bytearray(len(self.buf) * 2)
+            bigger[0:n] = self.buf[0:n]
+            self.buf = bigger
+        self.start = 0
+        self.end = n
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.end += nbytes
+        state = self.state
+        if state == S_IDLE:
+            self._read_head()
+        elif state == S_BODY:
+            self._read_body()
+        elif state == S_TUNNEL:
+            self._tunnel()
+        elif state == S_LINGER:
+            self.start = self.end = 0
+            self.deadline.set(min(self.loop.time() + LINGER_QUIET, self.linger_until))
+        elif self.end == len(self.buf):
+            self._block(R_FULL)
+
+    # -- request head -------------------------------------------------------
+
+    def _read_head(self) -> None:
+        try:
+            head_len = self.parser.parse(self.buf, self.end)
+        except HttpParseError as exc:
+            self.ctx.counters.parse_errors += 1
+            self.method = self.target = None
+            self._reject(exc.status, exc.message, exc.name)
+            return
+        if head_len:
+            self._request(head_len)
+        elif self.head_since == 0.0:
+            # Fast path not taken: the head came in pieces; it is now on the clock.
+            self.head_since = self.loop.time()
+            self.deadline.set(self.head_since + self.ctx.client_header_timeout)
+
+    def _request(self, head_len: int) -> None:
+        """Takes a parsed request head: a new exchange, routed and sent on (or answered)."""
+        ctx = self.ctx
+        p = self.parser
+        ctx.counters.requests += 1
+        self.head_since = 0.0
+        self.deadline.clear()
+        self.start = head_len
+        method = p.method
+        flags = p.flags
+        self.method = method
+        self.target = p.target
+        self.client11 = p.minor_version >= 1
+        self.keep_alive = bool(flags & F_KEEP_ALIVE) and not ctx.closing
+        self.upgrade = bool(flags & F_UPGRADE)
+        self.head_request = method == b"HEAD"
+        self.resp_started = False
+        self.retried = False
+        self.replay = None
+        self.peer.request_id = None
+        ids = p.header_ids
+        spans = p.header_spans
+        mv = memoryview(self.buf)
+        host = None
+        if H_HOST in ids:
+            span = spans[ids.index(H_HOST)]
+            host = bytes(mv[span[2]:span[2] + span[3]])
+        self.relay.begin(p.framing, p.content_length, OUT_PASS)
+        if (self.relay.framing == BODY_LENGTH and ctx.max_body_bytes
+                and p.content_length > ctx.max_body_bytes):
+            self._reject(413, "request body too large")
+            return
+        self._route(head_len, mv, ids, spans, host, flags)
+
+    def _route(self, head_len: int, mv, ids, spans, host, flags: int) -> None:
+        """Chooses the upstream server and builds the head to send it."""
+        target = self.target
+        authority = None
+        first = target[0]
+        if first == 47:  # "/": origin-form, the common case
+            path = target
+        elif self.method == b"CONNECT":
+            self._reject(405, "CONNECT is not supported by this proxy")
+            return
+        elif first == 42:  # "*": OPTIONS *, routed as "/" and sent as is
+            path = b"/"
+        else:
+            authority, path = split_absolute(target)
+        ctx = self.ctx
+        route = ctx.router.match(host_key(authority if authority is not None else host or b""), path)
+        if route is None:
+            self._reject(404, "no route for this host and path")
+            return
+        pool = route.upstream.pick()
+        self.pool = pool
+        ctx.req_rewriter.head(mv, ids, spans, head_len, self.method, target if first == 42 else route.target(path),
+                              host, authority, flags, self.upgrade, pool.host_header, self.peer, self.parts)
+        self._dispatch(head_len, pool)
+
+    def _dispatch(self, head_len: int, pool) -> None:
+        """Adds the body bytes at hand to the head and sends both on one connection.
+
+        The body bytes are checked first (chunked syntax, size limit), so
+        that a bad request is refused before anything of it goes upstream.
+        """
+        relay = self.relay
+        parts = self.parts
+        if not relay.done and self.end > head_len:
+            try:
+                self.start = head_len + relay.frame(self.buf, head_len, self.end, parts)
+            except HttpParseError as exc:
+                parts.clear()
+                self._reject(exc.status, exc.message, exc.name)
+                return
+            max_body = self.ctx.max_body_bytes
+            if max_body and relay.total > max_body:
+                parts.clear()
+                self._reject(413, "request body too large")
+                return
+        self.req_done = relay.done
+        if self.req_done and self.method in IDEMPOTENT:
+            size = 0
+            for part in parts:
+                size += len(part)
+            if size < REPLAY_BELOW:
+                self.replay = b"".join(parts)
+                parts.clear()
+                parts.append(self.replay)
+        self.state = S_CONNECT
+        conn = pool.acquire()
+        if conn is None:
+            self._block(R_CONNECT)
+            self.upstream = pool.connect(self)
+        else:
+            self._send_head(conn)
+
+    def _send_head(self, conn) -> None:
+        """First write on ``conn``: the head and the body bytes at hand."""
+        self.upstream = conn
+        conn.begin(self, REQ_HEAD if self.head_request else 0)
+        # Flow control carries over: transports signal only when they cross
+        # their high-water mark, not that they are still above it.
+        if self.write_paused:
+            conn.pause_reading()
+        if conn.write_paused:
+            self._block(R_UPSTREAM)
+        if not send(conn.transport, self.parts):
+            # The connection died under us; its connection_lost decides
+            # (a retry, or a 502).  Until then, read nothing more.
+            self._block(R_UPSTREAM)
+            return
+        self._unblock(R_CONNECT)
+        if self.req_done:
+            self.state = S_WAIT
+            self._after_write(conn.transport)
+            conn.request_sent()
+        else:
+            self.state = S_BODY
+            self._after_write(conn.transport)
+            if self.end > self.start:
+                self._read_body()
+            elif not self.blocked:
+                self.deadline.set_in(self.ctx.client_idle_timeout)
+
+    def _after_write(self, transport) -> None:
+        # Fast path: the upstream took everything; our buffer is ours again.
+        if transport.get_write_buffer_size():
+            self._replace_buffer()
+        elif self.start == self.end:
+            self.start = self.end = 0
+
+    def _replace_buffer(self) -> None:
+        """The transport still holds slices of our buffer: move to a new one."""
+        old = self.buf
+        n = self.end - self.start
+        self.buf = self.ctx.buffers.acquire()
+        if n:
+            self.buf[0:n] = old[self.start:self.end]
+        self.start = 0
+        self.end = n
+
+    # -- request body -------------------------------------------------------
+
+    def _read_body(self) -> None:
+        relay = self.relay
+        parts = self.parts
+        conn = self.upstream
+        try:
+            n = relay.frame(self.buf, self.start, self.end, parts)
+        except HttpParseError as exc:
+            parts.clear()
+            self._body_failed(exc.status, exc.message, exc.name)
+            return
+        max_body = self.ctx.max_body_bytes
+        if max_body and relay.total > max_body:
+            parts.clear()
+            self._body_failed(413, "request body too large")
+            return
+        self.start += n
+        if not send(conn.transport, parts):
+            self._block(R_UPSTREAM)  # the upstream is going: its connection_lost ends this
+            return
+        if relay.done:
+            self.req_done = True
+            self.state = S_WAIT
+            self.deadline.clear()
+            self._after_write(conn.transport)
+            if self.end == len(self.buf):
+                self._block(R_FULL)
+            conn.request_sent()
+        else:
+            self._after_write(conn.transport)
+            if not self.blocked:
+                self.deadline.set_in(self.ctx.client_idle_timeout)
+
+    def _body_failed(self, status: int, message: str, detail: str = "") -> None:
+        conn = self.upstream
+        if conn is not None:
+            self.upstream = None
+            conn.abort()
+        if self.resp_started:
+            respond.log_failure(0, message, self.peer.client, self.method, self.target, detail)
+            self._abort()
+        else:
+            self._reject(status, message, detail)
+
+    # -- events from the upstream connection --------------------------------
+
+    def upstream_ready(self, conn) -> None:
+        if self.state != S_CONNECT or self.upstream is not conn:
+            conn.pool.release(conn)
+            return
+        if self.retried:
+            self.parts.append(self.replay)
+        self._send_head(conn)
+
+    def upstream_failed(self, conn, kind: int, detail: str) -> None:
+        """The exchange failed before any response byte reached the client."""
+        if self.upstream is not conn:
+            return
+        self.upstream = None
+        if (kind == FAIL_CLOSED and conn.reused and self.replay is not None and not self.retried
+                and not self.resp_started):
+            # A kept-alive connection the upstream had already closed: send
+            # the request once more on a fresh one.
+            self.retried = True
+            self.ctx.counters.upstream_retries += 1
+            self.state = S_CONNECT
+            self._block(R_CONNECT)
+            self.upstream = self.pool.connect(self)
+            return
+        status, message = _FAILURES[kind]
+        if self.resp_started:
+            respond.log_failure(0, message, self.peer.client, self.method, self.target, detail)
+            self._abort()
+        else:
+            self._reject(status, message, detail)
+
+    def upstream_aborted(self, detail: str) -> None:
+        """The upstream failed mid-response: cut the client off, never a clean end."""
+        self.upstream = None
+        respond.log_failure(0, "response cut", self.peer.client, self.method, self.target, detail)
+        self._abort()
+
+    def response_started(self, status: int) -> None:
+        self.resp_started = True
+
+    def response_done(self) -> None:
+        """The response is complete (the upstream connection is already released)."""
+        self.upstream = None
+        self.served += 1
+        self.ctx.counters.responses += 1
+        if self.state == S_CLOSED:
+            return
+        if not self.keep_alive or not self.req_done or self.client_eof:
+            self._close()
+            return
+        self.state = S_IDLE
+        self.parser.reset()
+        self.resp_started = False
+        self.replay = None
+        self.method = self.target = None
+        self.peer.request_id = None
+        if self.blocked:
+            self.blocked = 0
+            self.transport.resume_reading()
+        if self.start < self.end:
+            # Pipelined bytes: move them to the front and parse them on the
+            # next loop turn, outside the upstream's call chain.
+            n = self.end - self.start
+            self.buf[0:n] = self.buf[self.start:self.end]
+            self.start = 0
+            self.end = n
+            self.loop.call_soon(self._next_request)
+        else:
+            self._let_go_buffer()
+        self.deadline.set_in(self.ctx.client_idle_timeout)
+
+    def _next_request(self) -> None:
+        if self.state == S_IDLE and self.end > 0:
+            self._read_head()
+
+    def upstream_full(self) -> None:
+        self._block(R_UPSTREAM)
+        if self.state == S_BODY:
+            self.deadline.clear()  # the upstream's write timeout runs instead
+
+    def upstream_drained(self) -> None:
+        self._unblock(R_UPSTREAM)
+        if self.state == S_BODY and not self.blocked:
+            self.deadline.set_in(self.ctx.client_idle_timeout)
+
+    # -- tunnel ---------------------------------------------------------------
+
+    def tunnel_started(self) -> None:
+        self.state = S_TUNNEL
+        self.keep_alive = False
+        self.deadline.clear()
+        self.ctx.counters.tunnels += 1
+        self._unblock(R_FULL)
+        if self.end > self.start:
+            self._tunnel()
+
+    def _tunnel(self) -> None:
+        conn = self.upstream
+        if conn.transport.is_closing():
+            self._block(R_UPSTREAM)
+            return
+        conn.transport.write(memoryview(self.buf)[self.start:self.end])
+        self.start = self.end
+        conn.touch()
+        self._after_write(conn.transport)
+
+    def tunnel_closed(self, exc) -> None:
+        self.upstream = None
+        if exc is None:
+            self.state = S_CLOSED
+            self.transport.close()
+        else:
+            self._abort()
+
+    # -- flow control ---------------------------------------------------------
+
+    def _block(self, reason: int) -> None:
+        if not self.blocked:
+            self.transport.pause_reading()
+        self.blocked |= reason
+
+    def _unblock(self, reason: int) -> None:
+        if self.blocked & reason:
+            self.blocked &= ~reason
+            if not self.blocked:
+                self.transport.resume_reading()
+
+    def pause_writing(self) -> None:
+        """The client is not reading fast enough: stop reading the upstream."""
+        self.write_paused = True
+        if self.upstream is not None:
+            self.upstream.pause_reading()
+        self.deadline.set_in(self.ctx.client_idle_timeout)
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.upstream is not None:
+            self.upstream.resume_reading()
+        if self.state == S_BODY and not self.blocked:
+            self.deadline.set_in(self.ctx.client_idle_timeout)
+        elif self.state != S_IDLE and self.state != S_LINGER:
+            self.deadline.clear()
+
+    # -- endings --------------------------------------------------------------
+
+    def _reject(self, status: int, message: str, detail: str = "") -> None:
+        """Answers the current request with an error and closes (lingering)."""
+        ctx = self.ctx
+        ctx.counters.error_responses += 1
+        respond.log_failure(status, message, self.peer.client, self.method, self.target, detail)
+        conn = self.upstream
+        if conn is not None:
+            self.upstream = None
+            conn.abort()
+        if self.resp_started:
+            self._abort()
+            return
+        self.keep_alive = False
+        self.parts.clear()
+        if self.transport.is_closing():
+            self.state = S_CLOSED
+            return
+        self.transport.write(respond.error_response(status, message, self.peer.request_id,
+                                                    self.head_request))
+        self._linger()
+
+    def _close(self) -> None:
+        """Closes after a complete response."""
+        if self.req_done and self.start == self.end:
+            self.state = S_CLOSED
+            self.transport.close()
+        else:
+            self._linger()
+
+    def _linger(self) -> None:
+        """Half-closes and discards input for a while, so that the client reads
+        our last answer rather than a reset caused by its unread bytes."""
+        self.state = S_LINGER
+        self.start = self.end = 0
+        self._let_go_buffer()
+        transport = self.transport
+        if transport.is_closing():
+            return
+        if self.blocked:
+            self.blocked = 0
+            transport.resume_reading()
+        if self.client_eof:
+            transport.close()
+            return
+        if transport.can_write_eof():
+            transport.write_eof()
+        now = self.loop.time()
+        self.linger_until = now + LINGER_TOTAL
+        self.deadline.set(now + LINGER_QUIET)
+
+    def _abort(self) -> None:
+        """Cuts the client connection with a reset: what it got is incomplete."""
+        self.state = S_CLOSED
+        conn = self.upstream
+        if conn is not None:
+            self.upstream = None
+            conn.abort()
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RST)
+            except OSError:
+                pass
+        transport.abort()
+
+    def _on_deadline(self) -> None:
+        state = self.state
+        counters = self.ctx.counters
+        if self.write_paused and state != S_LINGER and state != S_CLOSED:
+            counters.client_timeouts += 1
+            respond.log_failure(0, "client not reading", self.peer.client, self.method, self.target)
+            self._abort()
+        elif state == S_IDLE:
+            if self.end > 0:
+                counters.client_timeouts += 1
+                self.method = self.target = None
+                self._reject(408, "request head not received in time")
+            else:
+                self.state = S_CLOSED
+                self.transport.close()
+        elif state == S_BODY:
+            counters.client_timeouts += 1
+            self._body_failed(408, "request body not received in time")
+        elif state == S_LINGER:
+            self.state = S_CLOSED
+            self.transport.close()
+
+    def eof_received(self):
+        # A client that stops sending while its request is in flight has
+        # gone (as nginx reads it; TCP cannot tell a half-close from a close):
+        # the upstream exchange is abandoned.
+        self.client_eof = True
+        state = self.state
+        conn = self.upstream
+        if conn is not None:
+            self.upstream = None
+            if state != S_TUNNEL:
+                self.ctx.counters.client_aborts += 1
+                conn.abort()
+            elif conn.transport is not None:
+                conn.transport.close()
+        self.state = S_CLOSED
+        return False
+
+    def connection_lost(self, exc) -> None:
+        state = self.state
+        self.state = S_CLOSED
+        self.deadline.cancel()
+        ctx = self.ctx
+        ctx.clients.discard(self)
+        ctx.counters.connections_active -= 1
+        conn = self.upstream
+        if conn is not None:
+            self.upstream = None
+            if state != S_LINGER:
+                ctx.counters.client_aborts += 1
+            conn.abort()
+        self._let_go_buffer()
+        ctx.connection_gone()
+
+    def _let_go_buffer(self) -> None:
+        # Our buffer is never lent at rest: _after_write replaces it as soon
+        # as a transport keeps a slice of it.
+        if self.buf is not None:
+            self.ctx.buffers.release(self.buf)
+            self.buf = None
+        self.start = self.end = 0
+
+    def shutdown(self) -> None:
+        """Closes for proxy shutdown: idle connections quietly, busy ones cut."""
+        if self.state == S_IDLE and self.end == 0 or self.state == S_LINGER:
+            self.state = S_CLOSED
+            self.transport.close()
+        elif self.state != S_CLOSED:
+            self._abort()

@@ -1,0 +1,312 @@
+"""Message heads as they leave the proxy (RFC 9110 7.6, RFC 9112, RFC 7239).
+
+Theory of operation: the parser tags every field with an id (codes.H_*),
+and a table gives the action for each id: keep, drop, or look closer.
+Consecutive kept lines are copied as one memoryview slice of the receive
+buffer, so a common field costs one table lookup; only the fields the proxy
+acts on are read.  Fields named in Connection are looked up by name, only
+when the parser saw such names (codes.F_CONN_OTHER).  The output is
+appended to a list of pieces that the caller sends in one write together
+with the first body bytes (relay.send).
+
+Toward the upstream: the request line is rebuilt as HTTP/1.1 with the
+routed target; hop-by-hop fields (Connection, Keep-Alive, Proxy-Connection,
+TE, Trailer, Upgrade unless upgrading, and every field named in Connection)
+are dropped; X-Forwarded-For gets the peer appended to the incoming chain;
+X-Forwarded-Proto and X-Forwarded-Host are set (kept as sent only from a
+trusted peer); an RFC 7239 Forwarded element is appended; X-Real-IP carries
+the client address; X-Request-ID is passed through (when well-formed) or
+generated.  Transfer-Encoding and Content-Length pass unchanged: request
+bodies are never re-framed.
+
+Toward the client: the status line says HTTP/1.1; hop-by-hop fields and the
+configured revealing fields (Server, X-Powered-By, ...) are dropped;
+Transfer-Encoding goes when the body is re-framed or the client speaks
+HTTP/1.0 (RFC 9112 6.1); Connection says what the proxy will do with the
+client connection.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from fastproxy.parser import codes
+from fastproxy.relay import OUT_CHUNK, OUT_PASS
+
+KEEP = 0
+DROP = 1
+LOOK = 2
+
+_CRLF = b"\r\n"
+_FIELD_COUNT = 19
+
+_REQUEST_ACTIONS = [KEEP] * _FIELD_COUNT
+for _hid in (codes.H_CONNECTION, codes.H_KEEP_ALIVE, codes.H_PROXY_CONNECTION, codes.H_TE, codes.H_TRAILER,
+             codes.H_X_REAL_IP):
+    _REQUEST_ACTIONS[_hid] = DROP
+for _hid in (codes.H_HOST, codes.H_UPGRADE, codes.H_X_FORWARDED_FOR, codes.H_X_FORWARDED_PROTO,
+             codes.H_X_FORWARDED_HOST, codes.H_FORWARDED, codes.H_X_REQUEST_ID):
+    _REQUEST_ACTIONS[_hid] = LOOK
+REQUEST_ACTIONS = tuple(_REQUEST_ACTIONS)
+
+H_OTHER = codes.H_OTHER
+H_HOST = codes.H_HOST
+H_UPGRADE = codes.H_UPGRADE
+H_CONNECTION = codes.H_CONNECTION
+H_TRANSFER_ENCODING = codes.H_TRANSFER_ENCODING
+H_X_FORWARDED_FOR = codes.H_X_FORWARDED_FOR
+H_X_FORWARDED_PROTO = codes.H_X_FORWARDED_PROTO
+H_X_FORWARDED_HOST = codes.H_X_FORWARDED_HOST
+H_FORWARDED = codes.H_FORWARDED
+H_X_REQUEST_ID = codes.H_X_REQUEST_ID
+F_CONN_OTHER = codes.F_CONN_OTHER
+
+# A passed-through request id: visible ASCII, bounded, so it is safe to log.
+_GOOD_REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,200}").fullmatch
+# Host bytes the parser allows that are not tchar: such a host is quoted in Forwarded.
+_NOT_TCHAR = frozenset(b"():;=,[]")
+
+
+class Peer:
+    """What the rewriter knows of the client connection; made once per connection.
+
+    ``client`` / ``client_b`` and ``request_id`` are results of the last
+    ``RequestRewriter.head`` call.
+    """
+
+    __slots__ = ("client", "client_b", "for_b", "ip", "ip_b", "proto_b", "request_id", "trusted")
+
+    def __init__(self, ip: str, trusted: bool, proto: bytes = b"http") -> None:
+        self.ip = ip
+        self.ip_b = ip.encode("ascii")
+        # RFC 7239 node: an IPv6 address is bracketed and quoted.
+        self.for_b = b'"[' + self.ip_b + b']"' if ":" in ip else self.ip_b
+        self.trusted = trusted
+        self.proto_b = proto
+        self.client = ip
+        self.client_b = self.ip_b
+        self.request_id: bytes | None = None
+
+
+def _value(mv, span) -> bytes:
+    return bytes(mv[span[2]:span[2] + span[3]])
+
+
+def _name(mv, span) -> bytes:
+    return bytes(mv[span[0]:span[0] + span[1]]).lower()
+
+
+def connection_names(mv, ids, spans) -> frozenset:
+    """The lower-cased field names listed in the Connection fields."""
+    names = set()
+    for i in range(len(ids)):
+        if ids[i] == H_CONNECTION:
+            for token in _value(mv, spans[i]).split(b","):
+                token = token.strip().lower()
+                if token:
+                    names.add(token)
+    return frozenset(names)
+
+
+def _forwarded_host(host: bytes) -> bytes:
+    for byte in host:
+        if byte in _NOT_TCHAR:
+            return b'"' + host + b'"'
+    return host
+
+
+class RequestRewriter:
+    """Builds upstream request heads; one per process."""
+
+    __slots__ = ("id_count", "id_prefix", "request_id", "trusted")
+
+    def __init__(self, trusted, request_id: bool = True) -> None:
+        self.trusted = trusted  # clientip.TrustedProxies
+        self.request_id = request_id
+        self.id_prefix = os.urandom(8).hex().encode("ascii")
+        self.id_count = 0
+
+    def new_request_id(self) -> bytes:
+        self.id_count += 1
+        return b"%s%016x" % (self.id_prefix, self.id_count)
+
+    def head(self, mv, ids, spans, head_len: int, method: bytes, target: bytes, host: bytes | None,
+             authority: bytes | None, flags: int, upgrade: bool, fallback_host: bytes, peer: Peer,
+             parts: list) -> None:
+        """Appends the head to send upstream to ``parts``.
+
+        ``mv`` is a memoryview of the buffer the parser read, ``ids`` and
+        ``spans`` its header_ids and header_spans, ``head_len`` the head
+        length.  ``host`` is the Host value (None if absent), ``authority``
+        that of an absolute-form target (it then replaces Host), ``target``
+        the target to send.  ``fallback_host`` is the Host sent when the
+        request had none (HTTP/1.0).  Sets peer.client, peer.client_b and
+        peer.request_id.
+        """
+        parts.append(b"%s %s HTTP/1.1\r\n" % (method, target))
+        names = connection_names(mv, ids, spans) if flags & F_CONN_OTHER else None
+        actions = REQUEST_ACTIONS
+        xff = None
+        fwd = None
+        rid = None
+        kept_proto = False
+        kept_host = False
+        run = -1
+        for i in range(len(ids)):
+            hid = ids[i]
+            action = actions[hid]
+            if action == KEEP:
+                if hid != H_OTHER or names is None or _name(mv, spans[i]) not in names:
+                    if run < 0:
+                        run = spans[i][0]
+                    continue
+            elif action == LOOK:
+                keep = False
+                if hid == H_HOST:
+                    keep = authority is None
+                elif hid == H_UPGRADE:
+                    keep = upgrade
+                elif hid == H_X_FORWARDED_FOR:
+                    value = _value(mv, spans[i])
+                    xff = value if xff is None else xff + b", " + value
+                elif hid == H_FORWARDED:
+                    value = _value(mv, spans[i])
+                    fwd = value if fwd is None else fwd + b", " + value
+                elif hid == H_X_FORWARDED_PROTO:
+                    keep = kept_proto = peer.trusted
+                elif hid == H_X_FORWARDED_HOST:
+                    keep = kept_host = peer.trusted
+                elif hid == H_X_REQUEST_ID and rid is None:
+                    rid = _value(mv, spans[i])
+                if keep:
+                    if run < 0:
+                        run = spans[i][0]
+                    continue
+            # This line goes: send the run of kept lines before it.
+            if run >= 0:
+                parts.append(mv[run:spans[i][0]])
+                run = -1
+        if run >= 0:
+            parts.append(mv[run:head_len - 2])
+        self._forwarding(host, authority, xff, fwd, rid, kept_proto, kept_host, upgrade, fallback_host, peer,
+                         parts)
+
+    def _forwarding(self, host, authority, xff, fwd, rid, kept_proto: bool, kept_host: bool, upgrade: bool,
+                    fallback_host: bytes, peer: Peer, parts: list) -> None:
+        """Appends the fields the proxy adds, and the end of the head.
+
+        ``xff``, ``fwd`` and ``rid`` are the incoming X-Forwarded-For and
+        Forwarded chains and X-Request-ID (None when absent); ``kept_proto``
+        and ``kept_host`` say that a trusted peer's X-Forwarded-Proto / -Host
+        were kept.
+        """
+        if authority is not None:
+            host = authority
+            parts.append(b"Host: " + authority + _CRLF)
+        elif host is None:
+            parts.append(b"Host: " + fallback_host + _CRLF)
+        if xff is not None and peer.trusted:
+            peer.client = self.trusted.client_ip(peer.ip, xff)
+            peer.client_b = peer.client.encode("ascii")
+        else:
+            peer.client = peer.ip
+            peer.client_b = peer.ip_b
+        proto = peer.proto_b
+        if xff is None:
+            parts.append(b"X-Forwarded-For: " + peer.ip_b + _CRLF)
+        else:
+            parts.append(b"X-Forwarded-For: " + xff + b", " + peer.ip_b + _CRLF)
+        if not kept_proto:
+            parts.append(b"X-Forwarded-Proto: " + proto + _CRLF)
+        if host and not kept_host:
+            parts.append(b"X-Forwarded-Host: " + host + _CRLF)
+        element = b"for=" + peer.for_b
+        if host:
+            element += b";host=" + _forwarded_host(host)
+        element += b";proto=" + proto
+        parts.append(b"Forwarded: " + (element if fwd is None else fwd + b", " + element) + _CRLF)
+        parts.append(b"X-Real-IP: " + peer.client_b + _CRLF)
+        if self.request_id:
+            if rid is None or not _GOOD_REQUEST_ID(rid):
+                rid = self.new_request_id()
+            parts.append(b"X-Request-ID: " + rid + _CRLF)
+            peer.request_id = rid
+        else:
+            peer.request_id = None
+        if upgrade:
+            parts.append(b"Connection: upgrade\r\n")
+        parts.append(_CRLF)
+
+
+class ResponseRewriter:
+    """Builds client response heads; one per process."""
+
+    __slots__ = ("actions", "hide_names")
+
+    def __init__(self, hide: tuple = ()) -> None:
+        actions = [KEEP] * _FIELD_COUNT
+        for hid in (codes.H_CONNECTION, codes.H_KEEP_ALIVE, codes.H_PROXY_CONNECTION, codes.H_TE):
+            actions[hid] = DROP
+        for hid in (codes.H_UPGRADE, codes.H_TRANSFER_ENCODING):
+            actions[hid] = LOOK
+        names = set()
+        for name in hide:
+            key = name.lower().encode("ascii")
+            hid = codes.FIELD_IDS.get(key)
+            if hid is None:
+                names.add(key)
+            else:
+                actions[hid] = DROP
+        self.actions = tuple(actions)
+        self.hide_names = frozenset(names)
+
+    def head(self, mv, ids, spans, head_len: int, minor: int, status: int, flags: int, keep: bool,
+             client11: bool, out: int, parts: list) -> None:
+        """Appends the head to send to the client to ``parts``.
+
+        ``keep``: the client connection stays open after this response;
+        ``client11``: the client speaks HTTP/1.1; ``out``: the relay.OUT_*
+        re-framing of the body.  Interim (1xx) and 101 heads come here too.
+        """
+        line_end = spans[0][0] if ids else head_len - 2
+        if minor == 1:
+            parts.append(mv[0:line_end])
+        else:
+            # "HTTP/1.0" is 8 bytes; the proxy speaks HTTP/1.1 to its client.
+            parts.append(b"HTTP/1.1")
+            parts.append(mv[8:line_end])
+        names = None
+        if flags & F_CONN_OTHER:
+            names = connection_names(mv, ids, spans) | self.hide_names
+        elif self.hide_names:
+            names = self.hide_names
+        actions = self.actions
+        run = -1
+        for i in range(len(ids)):
+            hid = ids[i]
+            action = actions[hid]
+            if action == KEEP:
+                if hid != H_OTHER or names is None or _name(mv, spans[i]) not in names:
+                    if run < 0:
+                        run = spans[i][0]
+                    continue
+            elif action == LOOK and ((status == 101) if hid == H_UPGRADE else (out == OUT_PASS and client11)):
+                if run < 0:
+                    run = spans[i][0]
+                continue
+            if run >= 0:
+                parts.append(mv[run:spans[i][0]])
+                run = -1
+        if run >= 0:
+            parts.append(mv[run:head_len - 2])
+        if out == OUT_CHUNK:
+            parts.append(b"Transfer-Encoding: chunked\r\n")
+        if status == 101:
+            parts.append(b"Connection: upgrade\r\n")
+        elif status >= 200:
+            if not keep:
+                parts.append(b"Connection: close\r\n")
+            elif not client11:
+                parts.append(b"Connection: keep-alive\r\n")
+        parts.append(_CRLF)

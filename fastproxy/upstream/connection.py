@@ -1,0 +1,555 @@
+"""One connection to an upstream server, and the relay of responses over it.
+
+Theory of operation
+-------------------
+The connection is a BufferedProtocol reading into a receive buffer of the
+shared BufferPool.  Its owner is the client connection (downstream.py) whose
+request it carries; between requests it has no owner and sits in its pool.
+
+    CONNECTING --connected--> (owner's request) HEAD --final head--> BODY
+        HEAD/BODY --response complete, clean--> IDLE (in the pool) --> HEAD ...
+        HEAD --101--> TUNNEL
+        any --failure, or not clean--> CLOSED
+
+In HEAD the response head is parsed; interim 1xx heads are passed to an
+HTTP/1.1 client and parsing goes on.  The final head is rewritten for the
+client (rewrite.py) and leaves with the first body bytes in one write; the
+body then streams through BodyRelay (relay.py), re-framed when the client
+needs it.  The owner is told, in this order of preference, that the response
+started, that it is done (the last thing this object does in that call
+chain: the owner may start its next request on this very connection), or
+that the exchange failed: ``upstream_failed`` before anything reached the
+client (the owner answers 502/504 or retries), ``upstream_aborted`` after
+(the owner must cut the client connection).
+
+A connection goes back to its pool only when the exchange was clean: the
+whole request was sent, the whole response received, nothing extra arrived
+and the upstream did not ask to close.  Backpressure: while the client's
+transport is above its high-water mark, this connection stops reading; a
+receive buffer that the client transport still references after a write is
+replaced, never reused (buffers.py).
+
+Deadlines (one lazily re-armed timer): connect timeout while CONNECTING;
+read timeout (silence while a response is due) once the request is sent;
+write timeout while the upstream does not take our writes; idle timeout in
+the pool; read timeout as tunnel idle timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastproxy.deadline import Deadline
+from fastproxy.errors import HttpParseError
+from fastproxy.parser import codes
+from fastproxy.relay import (
+    BODY_CHUNKED,
+    BODY_UNTIL_CLOSE,
+    OUT_CHUNK,
+    OUT_DECHUNK,
+    OUT_PASS,
+    BodyRelay,
+    send,
+)
+
+U_CONNECTING = 0
+U_IDLE = 1
+U_HEAD = 2
+U_BODY = 3
+U_TUNNEL = 4
+U_CLOSED = 5
+
+# Why an exchange failed (upstream_failed); the owner maps them to statuses.
+FAIL_CONNECT = 1          # refused, unreachable, DNS
+FAIL_CONNECT_TIMEOUT = 2
+FAIL_CLOSED = 3           # closed before any response byte
+FAIL_BAD_RESPONSE = 4     # malformed or truncated response head
+FAIL_READ_TIMEOUT = 5
+FAIL_WRITE_TIMEOUT = 6
+
+F_HAS_TRANSFER_ENCODING = codes.F_HAS_TRANSFER_ENCODING
+
+
+class UpstreamConnection(asyncio.BufferedProtocol):
+    __slots__ = (
+        "buf",
+        "connect_task",
+        "ctx",
+        "deadline",
+        "end",
+        "got_bytes",
+        "loop",
+        "owner",
+        "parser",
+        "parts",
+        "pool",
+        "read_paused",
+        "relay",
+        "req_flags",
+        "requests",
+        "sent_all",
+        "start",
+        "state",
+        "transport",
+        "write_paused",
+    )
+
+    def __init__(self, pool) -> None:
+        ctx = pool.ctx
+        self.pool = pool
+        self.ctx = ctx
+        self.loop = ctx.loop
+        self.transport = None
+        self.owner = None
+        self.state: int = U_CONNECTING
+        self.buf = None
+        self.start: int = 0
+        self.end: int = 0
+        self.parser = ctx.response_parser(max_header_bytes=ctx.max_header_bytes,
+                                          max_header_count=ctx.max_header_count)
+        self.relay = BodyRelay(ctx.chunked_decoder(ctx.max_header_bytes, ctx.max_header_count))
+        self.parts: list = []
+        self.deadline = Deadline(self.loop, self._on_deadline)
+        self.requests: int = 0
+        self.got_bytes: bool = False
+        self.req_flags: int = 0
+        self.sent_all: bool = False
+        self.read_paused: bool = False
+        self.write_paused: bool = False
+        self.connect_task = None
+
+    # -- connecting ---------------------------------------------------------
+
+    def protocol_factory(self):
+        return self
+
+    def connect(self, owner) -> None:
+        """Starts connecting for ``owner``, which hears ``upstream_ready(self)``
+        or ``upstream_failed(self, ...)``."""
+        self.owner = owner
+        ctx = self.ctx
+        ctx.upstreams.add(self)
+        ctx.counters.upstream_connects += 1
+        self.deadline.set_in(ctx.upstream_connect_timeout)
+        pool = self.pool
+        task = self.loop.create_task(self.loop.create_connection(self.protocol_factory, pool.host, pool.port))
+        self.connect_task = task
+        task.add_done_callback(self._connected)
+
+    def _connected(self, task) -> None:
+        self.connect_task = None
+        if task.cancelled():
+            return  # the connect timeout fired and already told the owner
+        exc = task.exception()
+        if exc is not None:
+            self.ctx.counters.upstream_connect_failures += 1
+            self._fail(FAIL_CONNECT, f"{self.pool.address}: {exc.strerror or exc}"
+                       if isinstance(exc, OSError) else f"{self.pool.address}: {exc!r}")
+            return
+        if self.state != U_CONNECTING:
+            return
+        self.deadline.clear()
+        owner = self.owner
+        if owner is None:
+            # The client left while we connected: keep the fresh connection.
+            self.pool.release(self)
+            return
+        owner.upstream_ready(self)
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    # -- one exchange -------------------------------------------------------
+
+    def begin(self, owner, req_flags: int) -> None:
+        """Takes the connection for ``owner``'s request (codes.REQ_* flags)."""
+        self.owner = owner
+        self.state = U_HEAD
+        self.requests += 1
+        self.got_bytes = False
+        self.sent_all = False
+        self.req_flags = req_flags
+        self.parser.reset()
+        self.deadline.clear()
+
+    @property
+    def reused(self) -> bool:
+        """True when an earlier exchange ran on this connection."""
+        return self.requests > 1
+
+    def request_sent(self) -> None:
+        """The owner wrote the whole request: a response is now due."""
+        self.sent_all = True
+        if not self.write_paused and not self.read_paused:
+            self.deadline.set_in(self.ctx.upstream_read_timeout)
+
+    def get_buffer(self, sizehint: int):
+        buf = self.buf
+        if buf is None:
+            buf = self.buf = self.ctx.buffers.acquire()
+            self.start = self.end = 0
+        elif self.end == len(buf):
+            self._make_room()
+            buf = self.buf
+        return memoryview(buf)[self.end:]
+
+    def _make_room(self) -> None:
+        # Unreachable in normal operation: a head never fills a buffer (the
+        # parser's limit is lower) and bodies are consumed as they arrive.
+        n = self.end - self.start
+        if self.start > 0:
+            self.buf[0:n] = self.buf[self.start:self.end]
+        else:
+            bigger = bytearray(len(self.buf) * 2)
+            bigger[0:n] = self.buf[self.start:self.end]
+            self.buf = bigger
+        self.start = 0
+        self.end = n
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.end += nbytes
+        state = self.state
+        if state == U_BODY:
+            self._body()
+        elif state == U_HEAD:
+            self._head()
+        elif state == U_TUNNEL:
+            self._tunnel()
+        else:
+            # Bytes from an idle connection: it is out of step; drop it.
+            self.close()
+
+    def _head(self) -> None:
+        self.got_bytes = True
+        parser = self.parser
+        owner = self.owner
+        while True:
+            if self.start > 0:
+                n = self.end - self.start
+                self.buf[0:n] = self.buf[self.start:self.end]
+                self.start = 0
+                self.end = n
+            try:
+                head_len = parser.parse(self.buf, self.end, self.req_flags)
+            except HttpParseError as exc:
+                self.ctx.counters.upstream_bad_responses += 1
+                self._fail(FAIL_BAD_RESPONSE, f"{self.pool.address}: {exc.name}")
+                return
+            if head_len == 0:
+                if self.sent_all:
+                    self.deadline.set_in(self.ctx.upstream_read_timeout)
+                return
+            status = parser.status
+            if status >= 200 or status == 101:
+                break
+            # Interim response: pass it on to an HTTP/1.1 client, then read on.
+            if owner.client11:
+                parts = self.parts
+                self.ctx.resp_rewriter.head(memoryview(self.buf), parser.header_ids, parser.header_spans,
+                                            head_len, parser.minor_version, status, parser.flags, True, True,
+                                            OUT_PASS, parts)
+                if not send(owner.transport, parts):
+                    self._client_gone()
+                    return
+            self.start = head_len
+            if owner.transport.get_write_buffer_size():
+                self._replace_buffer()
+            parser.reset()
+        self._final_head(head_len, status)
+
+    def _final_head(self, head_len: int, status: int) -> None:
+        parser = self.parser
+        owner = self.owner
+        buf = self.buf
+        if status == 101:
+            if not owner.upgrade:
+                self.ctx.counters.upstream_bad_responses += 1
+                self._fail(FAIL_BAD_RESPONSE, f"{self.pool.address}: 101 to a request without Upgrade")
+                return
+            self._start_tunnel(head_len)
+            return
+        framing = parser.framing
+        flags = parser.flags
+        client11 = owner.client11
+        keep = owner.keep_alive and owner.req_done
+        out = OUT_PASS
+        if framing == BODY_CHUNKED:
+            if not client11:
+                out = OUT_DECHUNK
+                keep = False
+        elif framing == BODY_UNTIL_CLOSE:
+            # A body whose length only the close tells: an HTTP/1.1 client can
+            # keep its connection if we chunk it, unless it carries another
+            # transfer coding we would have to rewrite.
+            if client11 and keep and not flags & F_HAS_TRANSFER_ENCODING:
+                out = OUT_CHUNK
+            else:
+                keep = False
+        owner.keep_alive = keep
+        parts = self.parts
+        self.ctx.resp_rewriter.head(memoryview(buf), parser.header_ids, parser.header_spans, head_len,
+                                    parser.minor_version, status, flags, keep, client11, out, parts)
+        relay = self.relay
+        relay.begin(framing, parser.content_length, out)
+        self.start = head_len
+        if not relay.done and self.end > head_len:
+            try:
+                self.start += relay.frame(buf, head_len, self.end, parts)
+            except HttpParseError as exc:
+                parts.clear()
+                self.ctx.counters.upstream_bad_responses += 1
+                self._fail(FAIL_BAD_RESPONSE, f"{self.pool.address}: {exc.name}")
+                return
+        owner.response_started(status)
+        if not send(owner.transport, parts):
+            self._client_gone()
+            return
+        if relay.done:
+            self._finished()
+            return
+        self.state = U_BODY
+        if self.sent_all and not self.read_paused:
+            # (The write above may have paused us: silence is then ours.)
+            self.deadline.set_in(self.ctx.upstream_read_timeout)
+        self._after_write()
+
+    def _body(self) -> None:
+        parts = self.parts
+        relay = self.relay
+        try:
+            self.start += relay.frame(self.buf, self.start, self.end, parts)
+        except HttpParseError as exc:
+            parts.clear()
+            self.ctx.counters.upstream_bad_responses += 1
+            self._abort_exchange(f"malformed response body ({exc.name})")
+            return
+        if not send(self.owner.transport, parts):
+            self._client_gone()
+            return
+        if relay.done:
+            self._finished()
+            return
+        if self.sent_all and not self.read_paused:
+            # (The write above may have paused us: silence is then ours.)
+            self.deadline.set_in(self.ctx.upstream_read_timeout)
+        self._after_write()
+
+    def _after_write(self) -> None:
+        # Fast path: the client transport sent everything at once and keeps
+        # no reference to our buffer, which is reused from its start.
+        if self.owner.transport.get_write_buffer_size():
+            self._replace_buffer()
+        elif self.start == self.end:
+            self.start = self.end = 0
+
+    def _replace_buffer(self) -> None:
+        old = self.buf
+        n = self.end - self.start
+        self.buf = self.ctx.buffers.acquire()
+        if n:
+            self.buf[0:n] = old[self.start:self.end]
+        self.start = 0
+        self.end = n
+
+    def _finished(self) -> None:
+        """The response is complete: back to the pool if the exchange was clean."""
+        owner = self.owner
+        self.owner = None
+        clean = (self.parser.keep_alive and self.sent_all and self.start == self.end
+                 and self.relay.framing != BODY_UNTIL_CLOSE)
+        self._let_go_buffer(owner.transport)
+        if clean:
+            if self.read_paused:
+                self.read_paused = False
+                self.transport.resume_reading()
+            self.pool.release(self)
+        else:
+            self.close()
+        owner.response_done()
+
+    def _let_go_buffer(self, client_transport) -> None:
+        """Gives up the receive buffer: back to the shared pool when the client
+        transport surely holds no slice of it, else left to the collector."""
+        buf = self.buf
+        self.buf = None
+        self.start = self.end = 0
+        if buf is not None and client_transport is not None and not client_transport.get_write_buffer_size():
+            self.ctx.buffers.release(buf)
+
+    # -- tunnel (after 101) ------------------------------------------------
+
+    def _start_tunnel(self, head_len: int) -> None:
+        parser = self.parser
+        owner = self.owner
+        parts = self.parts
+        self.ctx.resp_rewriter.head(memoryview(self.buf), parser.header_ids, parser.header_spans, head_len,
+                                    parser.minor_version, 101, parser.flags, False, True, OUT_PASS, parts)
+        if self.end > head_len:
+            parts.append(memoryview(self.buf)[head_len:self.end])
+        self.start = self.end
+        owner.response_started(101)
+        if not send(owner.transport, parts):
+            self._client_gone()
+            return
+        self.state = U_TUNNEL
+        self.sent_all = True
+        self.deadline.set_in(self.ctx.upstream_read_timeout)
+        self._after_write()
+        owner.tunnel_started()
+
+    def _tunnel(self) -> None:
+        self.deadline.set_in(self.ctx.upstream_read_timeout)
+        owner = self.owner
+        if owner.transport.is_closing():
+            self._client_gone()
+            return
+        owner.transport.write(memoryview(self.buf)[self.start:self.end])
+        self.start = self.end
+        self._after_write()
+
+    def touch(self) -> None:
+        """Tunnel traffic from the client also counts as activity."""
+        self.deadline.set_in(self.ctx.upstream_read_timeout)
+
+    # -- flow control -------------------------------------------------------
+
+    def pause_reading(self) -> None:
+        """The client transport is full: stop reading the upstream."""
+        if not self.read_paused and self.transport is not None and self.state != U_CLOSED:
+            self.read_paused = True
+            self.transport.pause_reading()
+            # Silence is now ours, not the upstream's.
+            if not self.write_paused:
+                self.deadline.clear()
+
+    def resume_reading(self) -> None:
+        if self.read_paused and self.state != U_CLOSED:
+            self.read_paused = False
+            self.transport.resume_reading()
+            if self.sent_all:
+                self.deadline.set_in(self.ctx.upstream_read_timeout)
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        self.deadline.set_in(self.ctx.upstream_write_timeout)
+        if self.owner is not None:
+            self.owner.upstream_full()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.sent_all and not self.read_paused:
+            self.deadline.set_in(self.ctx.upstream_read_timeout)
+        else:
+            self.deadline.clear()
+        if self.owner is not None:
+            self.owner.upstream_drained()
+
+    # -- endings ------------------------------------------------------------
+
+    def _on_deadline(self) -> None:
+        state = self.state
+        if state == U_IDLE:
+            self.close()
+        elif state == U_CONNECTING:
+            if self.connect_task is not None:
+                self.connect_task.cancel()
+            self.ctx.counters.upstream_timeouts += 1
+            self._fail(FAIL_CONNECT_TIMEOUT, f"{self.pool.address}: no connection within "
+                       f"{self.ctx.upstream_connect_timeout:g}s")
+        elif state == U_HEAD:
+            self.ctx.counters.upstream_timeouts += 1
+            if self.write_paused:
+                self._fail(FAIL_WRITE_TIMEOUT, f"{self.pool.address}: request not taken within "
+                           f"{self.ctx.upstream_write_timeout:g}s")
+            else:
+                self._fail(FAIL_READ_TIMEOUT, f"{self.pool.address}: no response within "
+                           f"{self.ctx.upstream_read_timeout:g}s")
+        elif state == U_BODY or state == U_TUNNEL:
+            self.ctx.counters.upstream_timeouts += 1
+            self._abort_exchange("upstream silent past its timeout")
+
+    def _client_gone(self) -> None:
+        """The client transport is closing under us: stop reading; the client's
+        connection_lost (already scheduled) aborts this exchange."""
+        self.start = self.end
+        self.pause_reading()
+
+    def _fail(self, kind: int, detail: str) -> None:
+        """Ends the exchange before anything of the response reached the client."""
+        owner = self.owner
+        self.owner = None
+        self.close()
+        if owner is not None:
+            self._let_go_buffer(owner.transport)
+            owner.upstream_failed(self, kind, detail)
+
+    def _abort_exchange(self, detail: str) -> None:
+        """Ends the exchange after the response started: the client must see a cut."""
+        owner = self.owner
+        self.owner = None
+        self.close()
+        if owner is not None:
+            self._let_go_buffer(owner.transport)
+            self.ctx.counters.upstream_aborts += 1
+            owner.upstream_aborted(detail)
+
+    def abort(self) -> None:
+        """The owner gives up on the exchange (client gone, bad request body)."""
+        owner = self.owner
+        self.owner = None
+        if self.state == U_CONNECTING:
+            return  # let the connect finish: the fresh connection goes to the pool
+        self._let_go_buffer(owner.transport if owner is not None else None)
+        self.close()
+
+    def close(self) -> None:
+        """Closes for good, discarding anything unsent; connection_lost follows."""
+        if self.state == U_CLOSED:
+            return
+        self.state = U_CLOSED
+        self.deadline.cancel()
+        self.pool.forget(self)
+        if self.transport is not None:
+            self.transport.abort()
+        else:
+            self.ctx.upstreams.discard(self)
+            if self.connect_task is not None:
+                self.connect_task.cancel()
+
+    def eof_received(self):
+        owner = self.owner
+        if self.state == U_TUNNEL and owner is not None:
+            # One side of the tunnel is done: so is the tunnel.
+            owner.transport.close()
+        return False
+
+    def connection_lost(self, exc) -> None:
+        state = self.state
+        self.state = U_CLOSED
+        self.deadline.cancel()
+        self.pool.forget(self)
+        self.ctx.upstreams.discard(self)
+        self.ctx.connection_gone()
+        owner = self.owner
+        self.owner = None
+        self._let_go_buffer(owner.transport if owner is not None else None)
+        if owner is None:
+            return
+        if state == U_HEAD:
+            if self.got_bytes:
+                self.ctx.counters.upstream_bad_responses += 1
+                owner.upstream_failed(self, FAIL_BAD_RESPONSE, f"{self.pool.address}: closed inside the head")
+            else:
+                owner.upstream_failed(self, FAIL_CLOSED, f"{self.pool.address}: closed without a response")
+        elif state == U_BODY:
+            if self.relay.framing == BODY_UNTIL_CLOSE and exc is None:
+                parts = self.parts
+                self.relay.finish(parts)
+                send(owner.transport, parts)
+                owner.response_done()
+            else:
+                self.ctx.counters.upstream_aborts += 1
+                owner.upstream_aborted("upstream closed inside the body" if exc is None else
+                                       f"upstream connection lost inside the body: {exc}")
+        elif state == U_TUNNEL:
+            owner.tunnel_closed(exc)

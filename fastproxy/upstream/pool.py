@@ -1,0 +1,82 @@
+"""Keep-alive connections to one upstream server.
+
+Idle connections are kept on a stack: the most recently used is reused
+first (its peer is least likely to have timed it out), and the ones left at
+the bottom expire on their own idle timers.  A connection is taken back only
+after a clean exchange (connection.py decides) and only while the pool has
+room and the connection has requests left (max_requests).
+"""
+
+from __future__ import annotations
+
+from fastproxy.upstream.connection import U_IDLE, UpstreamConnection
+
+
+class Pool:
+    __slots__ = (
+        "address",
+        "closing",
+        "ctx",
+        "host",
+        "host_header",
+        "idle",
+        "idle_timeout",
+        "max_idle",
+        "max_requests",
+        "port",
+    )
+
+    def __init__(self, ctx, host: str, port: int, max_idle: int = 32, idle_timeout: float = 60.0,
+                 max_requests: int = 1000) -> None:
+        self.ctx = ctx
+        self.host = host
+        self.port = port
+        self.address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        # Sent as Host when a request has none (HTTP/1.0).
+        self.host_header = self.address.encode("ascii")
+        self.idle: list = []
+        self.max_idle = max_idle
+        self.idle_timeout = idle_timeout
+        self.max_requests = max_requests
+        self.closing = False
+
+    def acquire(self) -> UpstreamConnection | None:
+        """An idle connection, or None: then call ``connect``."""
+        idle = self.idle
+        while idle:
+            conn = idle.pop()
+            if conn.state == U_IDLE and not conn.transport.is_closing():
+                self.ctx.counters.upstream_reuses += 1
+                return conn
+        return None
+
+    def connect(self, owner) -> UpstreamConnection:
+        """A new connection, connecting for ``owner`` (see UpstreamConnection.connect)."""
+        conn = UpstreamConnection(self)
+        conn.connect(owner)
+        return conn
+
+    def release(self, conn: UpstreamConnection) -> None:
+        """Takes back a connection whose exchange ended cleanly, or closes it."""
+        if (self.closing or len(self.idle) >= self.max_idle
+                or (self.max_requests and conn.requests >= self.max_requests)):
+            conn.close()
+            return
+        conn.state = U_IDLE
+        conn.deadline.set_in(self.idle_timeout)
+        self.idle.append(conn)
+
+    def forget(self, conn: UpstreamConnection) -> None:
+        """Drops a closing connection from the idle stack, if it is there."""
+        if conn.state == U_IDLE or conn in self.idle:
+            try:
+                self.idle.remove(conn)
+            except ValueError:
+                pass
+
+    def close(self) -> None:
+        self.closing = True
+        idle = self.idle
+        self.idle = []
+        for conn in idle:
+            conn.close()

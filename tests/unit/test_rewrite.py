@@ -1,0 +1,128 @@
+"""Head rewriting, against each parser implementation."""
+
+from fastproxy.clientip import TrustedProxies
+from fastproxy.relay import OUT_CHUNK, OUT_DECHUNK, OUT_PASS
+from fastproxy.rewrite import Peer, RequestRewriter, ResponseRewriter
+
+
+def _request(parser_impl, raw: bytes, target=None, peer=None, trusted=(), request_id=True, authority=None,
+             fallback=b"up:1"):
+    p = parser_impl.RequestParser()
+    buf = bytearray(raw)
+    n = p.parse(buf)
+    assert n > 0
+    peer = peer or Peer("192.0.2.7", False)
+    parts = []
+    rw = RequestRewriter(TrustedProxies(trusted), request_id=request_id)
+    host = p.get(b"host")
+    rw.head(memoryview(buf), p.header_ids, p.header_spans, n, p.method, target or p.target, host, authority,
+            p.flags, p.upgrade, fallback, peer, parts)
+    return b"".join(parts), peer
+
+
+def test_request_head_in_full(parser_impl):
+    out, peer = _request(parser_impl, b"GET /a?b HTTP/1.1\r\nHost: h.example\r\nAccept: */*\r\n"
+                                      b"Connection: keep-alive\r\nX-Request-ID: r-1\r\nUser-Agent: t\r\n\r\n")
+    assert out == (b"GET /a?b HTTP/1.1\r\nHost: h.example\r\nAccept: */*\r\nUser-Agent: t\r\n"
+                   b"X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: h.example\r\n"
+                   b"Forwarded: for=192.0.2.7;host=h.example;proto=http\r\nX-Real-IP: 192.0.2.7\r\n"
+                   b"X-Request-ID: r-1\r\n\r\n")
+    assert peer.request_id == b"r-1"
+
+
+def test_request_for_http10_without_host(parser_impl):
+    out, _ = _request(parser_impl, b"GET / HTTP/1.0\r\n\r\n", request_id=False)
+    assert out.startswith(b"GET / HTTP/1.1\r\nHost: up:1\r\nX-Forwarded-For: 192.0.2.7\r\n")
+    assert b"X-Forwarded-Host" not in out and b"host=" not in out and b"X-Request-ID" not in out
+
+
+def test_ipv6_peer_in_forwarded(parser_impl):
+    out, _ = _request(parser_impl, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n", peer=Peer("2001:db8::1", False))
+    assert b'Forwarded: for="[2001:db8::1]";host=h;proto=http\r\n' in out
+    assert b"X-Forwarded-For: 2001:db8::1\r\n" in out
+
+
+def test_connection_named_fields_go_but_special_ones_stay(parser_impl):
+    out, _ = _request(parser_impl, b"GET / HTTP/1.1\r\nHost: h\r\nConnection: x-a, host, te\r\nX-A: 1\r\n"
+                                   b"X-B: 2\r\nTE: trailers\r\n\r\n")
+    assert b"X-A" not in out and b"TE:" not in out and b"Connection" not in out
+    assert b"X-B: 2\r\n" in out and b"Host: h\r\n" in out
+
+
+def test_upgrade_is_kept_only_when_upgrading(parser_impl):
+    up, _ = _request(parser_impl, b"GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+    assert b"Upgrade: websocket\r\n" in up and up.endswith(b"Connection: upgrade\r\n\r\n")
+    plain, _ = _request(parser_impl, b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n")
+    assert b"Upgrade" not in plain
+
+
+def test_trusted_peer_keeps_its_forwarded_proto_and_host(parser_impl):
+    out, peer = _request(parser_impl, b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 203.0.113.9\r\n"
+                                      b"X-Forwarded-Proto: https\r\nX-Forwarded-Host: public.example\r\n\r\n",
+                         peer=Peer("10.0.0.1", True), trusted=["10.0.0.0/8"])
+    assert peer.client == "203.0.113.9"
+    assert b"X-Forwarded-Proto: https\r\n" in out and b"X-Forwarded-Proto: http\r\n" not in out
+    assert b"X-Forwarded-Host: public.example\r\n" in out and b"X-Forwarded-Host: h\r\n" not in out
+    assert b"X-Forwarded-For: 203.0.113.9, 10.0.0.1\r\n" in out
+    assert b"X-Real-IP: 203.0.113.9\r\n" in out
+
+
+def test_absolute_form_authority_replaces_host(parser_impl):
+    out, _ = _request(parser_impl, b"GET http://a.example/x HTTP/1.1\r\nHost: b.example\r\n\r\n",
+                      target=b"/x", authority=b"a.example")
+    assert out.startswith(b"GET /x HTTP/1.1\r\n")
+    assert b"b.example" not in out and out.count(b"\r\nHost: a.example\r\n") == 1
+
+
+def test_generated_request_ids_differ(parser_impl):
+    rw = RequestRewriter(TrustedProxies(()))
+    assert rw.new_request_id() != rw.new_request_id()
+
+
+def _response(parser_impl, raw: bytes, keep=True, client11=True, out=OUT_PASS, hide=("Server", "X-Powered-By"),
+              req_flags=0):
+    p = parser_impl.ResponseParser()
+    buf = bytearray(raw)
+    n = p.parse(buf, -1, req_flags)
+    parts = []
+    ResponseRewriter(hide).head(memoryview(buf), p.header_ids, p.header_spans, n, p.minor_version, p.status,
+                                p.flags, keep, client11, out, parts)
+    return b"".join(parts)
+
+
+def test_response_hides_and_strips(parser_impl):
+    out = _response(parser_impl, b"HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 2\r\nKeep-Alive: t=1\r\n"
+                                 b"X-Powered-By: p\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nX-Ok: 1\r\n\r\n")
+    assert out == b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Ok: 1\r\n\r\n"
+
+
+def test_response_connection_field_follows_the_decision(parser_impl):
+    raw = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
+    assert _response(parser_impl, raw, keep=False).endswith(b"Connection: close\r\n\r\n")
+    assert _response(parser_impl, raw, client11=False).endswith(b"Connection: keep-alive\r\n\r\n")
+
+
+def test_http10_upstream_status_line_becomes_http11(parser_impl):
+    out = _response(parser_impl, b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 404 Not Found\r\n")
+
+
+def test_reframing_changes_transfer_encoding(parser_impl):
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert b"Transfer-Encoding" not in _response(parser_impl, chunked, keep=False, client11=False, out=OUT_DECHUNK)
+    assert b"Transfer-Encoding: chunked\r\n" in _response(parser_impl, chunked)
+    close = b"HTTP/1.1 200 OK\r\n\r\n"
+    assert _response(parser_impl, close, out=OUT_CHUNK) == b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+def test_custom_hidden_names(parser_impl):
+    out = _response(parser_impl, b"HTTP/1.1 200 OK\r\nX-Backend: b1\r\nServer: s\r\nContent-Length: 0\r\n\r\n",
+                    hide=("x-backend",))
+    assert out == b"HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 0\r\n\r\n"
+
+
+def test_interim_and_101_heads(parser_impl):
+    assert _response(parser_impl, b"HTTP/1.1 100 Continue\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+    out = _response(parser_impl, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                 b"Connection: Upgrade\r\n\r\n", keep=False)
+    assert out == b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n"
