@@ -1,4 +1,4 @@
-"""The ``fastproxy`` command: version, check, run, demo.
+"""The ``fastproxy`` command: version, check, run, demo, bench.
 
 Exit codes: 0 success; 1 the environment failed (an unreadable file, a
 missing component); 2 a usage or configuration error.  Heavy modules (the
@@ -84,6 +84,15 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--duration", type=_positive_seconds, default=None, metavar="SECONDS")
     demo.add_argument("--port", type=int, default=8080, help="proxy port (a free one if taken; 0: any)")
     demo.set_defaults(handler=_cmd_demo)
+
+    from fastproxy.bench.options import DESCRIPTION as BENCH_DESCRIPTION
+    from fastproxy.bench.options import add_arguments as add_bench_arguments
+
+    bench = commands.add_parser(
+        "bench", help="measure fastproxy against nginx and HAProxy with wrk", description=BENCH_DESCRIPTION
+    )
+    add_bench_arguments(bench)
+    bench.set_defaults(handler=_cmd_bench)
     return parser
 
 
@@ -225,6 +234,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"fastproxy demo: the demo is not available: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     return _result_code(_call(demo_main, args))
+
+
+# -- bench -------------------------------------------------------------------
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from fastproxy.bench import main as bench_main  # imported only when asked for
+
+    return _result_code(_call(bench_main, args))
 
 
 def _call(function, argument) -> object:
