@@ -11,7 +11,9 @@ import os
 
 from setuptools import Extension, setup
 
-C_SOURCES = sorted(glob.glob(os.path.join("src_c", "*.c")))
+# src_c/fp_hash.c belongs to the balancers; everything else to the parser.
+HASH_SOURCES = [os.path.join("src_c", "fp_hash.c")]
+C_SOURCES = sorted(set(glob.glob(os.path.join("src_c", "*.c"))) - set(HASH_SOURCES))
 CFLAGS = ["-O3", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"]
 
 
@@ -22,6 +24,12 @@ def extensions():
         Extension(
             "fastproxy.parser._cparser",
             sources=["fastproxy/parser/_cparser.pyx", *C_SOURCES],
+            include_dirs=["src_c"],
+            extra_compile_args=CFLAGS,
+        ),
+        Extension(
+            "fastproxy.balancers._cbalancers",
+            sources=["fastproxy/balancers/_cbalancers.pyx", *HASH_SOURCES],
             include_dirs=["src_c"],
             extra_compile_args=CFLAGS,
         ),

@@ -221,7 +221,12 @@ def _cmd_run(run_parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
     except ImportError as exc:
         print(f"fastproxy run: the server is not available: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    return _result_code(_call(serve, config))
+    try:
+        return _result_code(_call(serve, config))
+    except ConfigError as exc:
+        # what only the data path can judge (e.g. a balancer it cannot run yet)
+        _report(args.config or "command line", exc)
+        return EXIT_USAGE
 
 
 # -- demo --------------------------------------------------------------------

@@ -10,12 +10,18 @@ from __future__ import annotations
 from types import ModuleType
 
 from fastproxy.balance import RoundRobin
+from fastproxy.errors import ConfigError
 from fastproxy.buffers import BufferPool, buffer_size_for
 from fastproxy.clientip import TrustedProxies
 from fastproxy.counters import Counters
 from fastproxy.rewrite import RequestRewriter, ResponseRewriter
 from fastproxy.route import Router
 from fastproxy.upstream.pool import Pool
+
+# The balancers the data path runs today (fastproxy/balancers/ has the rest,
+# validated by the config; wiring them in is the next step of the balancing
+# issue).  Refusing beats silently balancing differently from the config.
+WIRED_BALANCERS = ("round_robin", "weighted_round_robin")
 
 
 class ProxyContext:
@@ -95,6 +101,12 @@ class ProxyContext:
         ctx.resp_rewriter = ResponseRewriter(tuple(headers.hide_response_headers))
         balancers = {}
         for upstream in config.upstreams:
+            if upstream.balance not in WIRED_BALANCERS:
+                raise ConfigError([(
+                    f"upstream.{upstream.name}.balance",
+                    f'"{upstream.balance}" is not wired into the data path yet '
+                    f'(available to run: {", ".join(WIRED_BALANCERS)})',
+                )])
             pools = [
                 Pool(ctx, s.host, s.port, upstream.pool.max_idle, upstream.pool.idle_timeout,
                      upstream.pool.max_requests)

@@ -14,12 +14,11 @@ import re
 
 from fastproxy.config import _text
 from fastproxy.config.addresses import check_route_host, parse_host_port, parse_network
+from fastproxy.config.balancing import read_balancing
 from fastproxy.config.reader import MISSING, Problems, Section
 from fastproxy.config.schema import (
-    BALANCERS,
     LOG_FORMATS,
     MIB,
-    PLANNED_BALANCERS,
     Config,
     Headers,
     Limits,
@@ -349,11 +348,17 @@ def _upstream(sec: Section, name: str) -> Upstream:
         servers = None
     else:
         servers = _servers(sec, servers)
+    balancing = read_balancing(sec, servers)
     upstream = Upstream(
         name=name,
         servers=servers,
-        balance=_balance(sec),
+        balance=balancing.balance,
         pool=_pool(sec.table("pool")),
+        hash_key=balancing.hash_key,
+        hash=balancing.hash,
+        bounded_load=balancing.bounded_load,
+        virtual_nodes=balancing.virtual_nodes,
+        table_size=balancing.table_size,
     )
     sec.finish()
     return upstream
@@ -406,22 +411,6 @@ def _server_entry(sec: Section, path: str, item: object) -> Server | None:
     if weight is None:  # already reported; the address was still worth checking
         return None
     return Server(host=host, port=port, weight=weight)
-
-
-def _balance(sec: Section) -> str | None:
-    balance = sec.string("balance", "round_robin")
-    if balance is None or balance in BALANCERS:
-        return balance
-    available = _text.quoted_list(BALANCERS)
-    if balance in PLANNED_BALANCERS:
-        sec.problem(
-            "balance", f"{_text.show(balance)} is not supported yet (planned; available now: {available})"
-        )
-        return None
-    hint = _text.did_you_mean(balance, BALANCERS + PLANNED_BALANCERS)
-    suffix = f'did you mean "{hint}"?' if hint else f"available now: {available}"
-    sec.problem("balance", f"{_text.show(balance)} is not a balancing method ({suffix})")
-    return None
 
 
 def _pool(sec: Section) -> Pool:

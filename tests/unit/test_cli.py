@@ -73,7 +73,7 @@ def test_version_text(capsys):
         f"fastproxy {fastproxy.__version__} ({platform.python_implementation()} {platform.python_version()})"
     )
     if _ext.ACTIVE["parser"] == "c":
-        assert lines[1] == "extensions: c (parser)"
+        assert lines[1].startswith("extensions: c (") and "parser" in lines[1]
     elif _ext.NO_EXTENSIONS:
         assert lines[1] == "extensions: python (FASTPROXY_NO_EXTENSIONS=1)"
     else:

@@ -8,7 +8,6 @@ import ipaddress
 import pytest
 
 from fastproxy.config import parse_config, parse_toml
-from fastproxy.config.schema import PLANNED_BALANCERS
 from fastproxy.errors import ConfigError
 
 BASE = {
@@ -232,7 +231,8 @@ CASES = [
     (("upstream", "api", "balance"), "roundrobin", "upstream.api.balance",
      '"roundrobin" is not a balancing method (did you mean "round_robin"?)'),
     (("upstream", "api", "balance"), "fastest", "upstream.api.balance",
-     '"fastest" is not a balancing method (available now: "round_robin")'),
+     ('"fastest" is not a balancing method (use one of "round_robin", "weighted_round_robin", "random", '
+      '"least_conn", "p2c", "ip_hash", "consistent_hash")')),
     (("upstream", "api", "balance"), 1, "upstream.api.balance", "expected a string, got 1"),
     (("upstream", "api", "pool"), 5, "upstream.api.pool", "expected a table ([upstream.api.pool]), got 5"),
     (("upstream", "api", "pool", "max_idle"), -1, "upstream.api.pool.max_idle",
@@ -264,13 +264,6 @@ CASES = [
 )
 def test_problem_names_key_path_and_value(keys, value, path, message):
     assert problems(with_value(keys, value)) == [(path, message)]
-
-
-@pytest.mark.parametrize("name", PLANNED_BALANCERS)
-def test_planned_balancers_say_not_yet(name):
-    assert problems(with_value(("upstream", "api", "balance"), name)) == [
-        ("upstream.api.balance", f'"{name}" is not supported yet (planned; available now: "round_robin")')
-    ]
 
 
 def test_upstream_table_problems():
@@ -317,6 +310,7 @@ def test_every_problem_is_collected_in_one_pass():
     [upstream.api]
     servers = ["127.0.0.1:9001", "127.0.0.1:99999"]
     balance = "p2c"
+    hash = "ring"
     """
     assert problems(parse_toml(text.encode())) == [
         ("server.workers", "0 is out of range (1..1024)"),
@@ -326,7 +320,7 @@ def test_every_problem_is_collected_in_one_pass():
         ("route[0].path_prefix", '"x" must start with "/"'),
         ("route[0].upstream", 'no upstream named "apx" (did you mean "api"?)'),
         ("upstream.api.servers[1]", "port 99999 is out of range (1-65535)"),
-        ("upstream.api.balance", '"p2c" is not supported yet (planned; available now: "round_robin")'),
+        ("upstream.api.hash", 'only applies with balance = "consistent_hash" or "ip_hash" (this upstream has balance = "p2c")'),
         ("bogus", "unknown key (known keys here: server, listener, route, upstream, log)"),
     ]
 
