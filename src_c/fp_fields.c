@@ -141,16 +141,25 @@ static int connection_rule(fp_message *m, const char *v, const char *e)
     return 0;
 }
 
-/* See fp_head.h. */
-int fp_field_apply(fp_message *m, const char *buf, const fp_header *h, int is_request)
+/* Host (requests): one field only, value bytes from the Host set (it may
+ * be empty).  Returns 0 or FP_E_BAD_HOST. */
+static int host_rule(const fp_message *m, const char *v, const char *e)
 {
-    const char *v = buf + h->value.off, *e = v + h->value.len;
+    for (; v < e; v++)
+        if (!fp_is((unsigned char)*v, FP_C_HOST))
+            return FP_E_BAD_HOST;
+    return (m->seen & FP_SEEN(FP_H_HOST)) ? FP_E_BAD_HOST : 0;
+}
+
+/* See fp_head.h. */
+int fp_field_apply(fp_message *m, unsigned id, const char *v, const char *e, int is_request)
+{
     int err = 0;
 
-    switch (h->id) {
+    switch (id) {
     case FP_H_HOST:
         if (is_request)
-            err = fp_host_rule(m, v, (size_t)(e - v));
+            err = host_rule(m, v, e);
         break;
     case FP_H_CONTENT_LENGTH:
         err = content_length_rule(m, v, e);
@@ -162,14 +171,13 @@ int fp_field_apply(fp_message *m, const char *buf, const fp_header *h, int is_re
         err = connection_rule(m, v, e);
         break;
     case FP_H_EXPECT:
-        if (is_request && m->minor_version >= 1 && h->value.len == 12 &&
-            fp_ieq(v, "100-continue", 12))
+        if (is_request && m->minor_version >= 1 && e - v == 12 && fp_ieq(v, "100-continue", 12))
             m->flags |= FP_F_EXPECT_CONTINUE;
         break;
     default:
         break;
     }
-    m->seen |= FP_SEEN(h->id);
+    m->seen |= FP_SEEN(id);
     return err;
 }
 

@@ -12,6 +12,18 @@
 #include "fp_http.h"
 #include "fp_scan.h"
 
+/* fp_message.phase */
+enum { FP_PH_START = 0, FP_PH_FIELDS = 1, FP_PH_DONE = 2, FP_PH_FAILED = 3 };
+
+/* Records error and makes m fail again on any later call; returns
+ * FP_INVALID. */
+static inline int fp_fail(fp_message *m, int error)
+{
+    m->error = error;
+    m->phase = FP_PH_FAILED;
+    return FP_INVALID;
+}
+
 /* fp_message.seen: bit (1 << id) for each fp_field_id seen, plus a summary
  * of the transfer codings listed so far (ids stay below bit 24). */
 #define FP_SEEN(id)             (1u << (id))
@@ -41,7 +53,7 @@ static inline uint32_t fp_load4(const char *p)
  * to '-', 0x10 to '0'): callers pass validated tokens or field values,
  * which never do.  Words at a time, the last word overlapping the one
  * before; with a constant n the branches fold away. */
-static inline int fp_ieq(const char *s, const char *lit, size_t n)
+__attribute__((always_inline)) static inline int fp_ieq(const char *s, const char *lit, size_t n)
 {
     size_t i;
 
@@ -63,7 +75,7 @@ static inline int fp_ieq(const char *s, const char *lit, size_t n)
 /* The fp_field_id of a field name (validated tchar bytes), FP_H_OTHER if
  * it is none of the tagged names.  Length first: most names are rejected by
  * the switch.  Inline: it runs for every field. */
-static inline unsigned fp_field_id(const char *s, size_t n)
+__attribute__((always_inline)) static inline unsigned fp_field_id(const char *s, size_t n)
 {
     switch (n) {
     case 2:
@@ -107,32 +119,50 @@ static inline unsigned fp_field_id(const char *s, size_t n)
     }
 }
 
-/* Host (requests): one field only, value bytes from the Host set (it may
- * be empty).  Returns 0 or FP_E_BAD_HOST.  Branch-free over the bytes and
- * inline: every HTTP/1.1 request has one. */
-static inline int fp_host_rule(const fp_message *m, const char *v, size_t n)
+/* The span of [a, b) as offsets into buf. */
+static inline fp_span fp_span_of(const char *buf, const char *a, const char *b)
 {
-    const unsigned char *u = (const unsigned char *)v;
-    unsigned all = FP_C_HOST;
-    size_t i = 0;
-
-    for (; i + 4 <= n; i += 4)
-        all &= fp_cclass[u[i]] & fp_cclass[u[i + 1]] & fp_cclass[u[i + 2]] & fp_cclass[u[i + 3]];
-    for (; i < n; i++)
-        all &= fp_cclass[u[i]];
-    return (all & FP_C_HOST) && !(m->seen & FP_SEEN(FP_H_HOST)) ? 0 : FP_E_BAD_HOST;
+    fp_span s = {(uint32_t)(a - buf), (uint32_t)(b - a)};
+    return s;
 }
 
+/* 1 if the request target t (n > 0 bytes, all in FP_C_TARGET) has a form
+ * allowed for the method [method, method + mlen) (fp_http.c). */
+int fp_target_form_ok(const char *method, size_t mlen, const char *t, size_t n);
 
-/* Applies the per-field rules (header step 6) of the field h, just added to
- * m, whose value lies in buf: Host, Content-Length, Transfer-Encoding,
- * Connection and Expect.  Records the id in m->seen.  Returns 0 or an
- * fp_error code; never touches buf. */
-int fp_field_apply(fp_message *m, const char *buf, const fp_header *h, int is_request);
+/* The careful path of a parse call (fp_http.c): fp_parse_request() or
+ * fp_parse_response() semantics, for the level's fp_parse_fn to hand over
+ * to where its fast path stops.  fast_tried: the fast path already
+ * declined the line at m->pos in this call. */
+int fp_parse_careful(fp_message *m, const char *buf, size_t len, const fp_limits *lim,
+                     int is_request, unsigned req_flags, int fast_tried);
+
+/* Applies the per-field rules (header step 6) of a field with the id id
+ * and the value [v, e) (OWS trimmed), just added to m: Host,
+ * Content-Length, Transfer-Encoding, Connection and Expect.  Records the id
+ * in m->seen.  Returns 0 or an fp_error code; never writes to the value.
+ * (The value comes as pointers, not read back from the header just
+ * stored: a load from part of that wide store may stall.) */
+int fp_field_apply(fp_message *m, unsigned id, const char *v, const char *e, int is_request);
 
 /* Runs the end-of-head rules of a request (is_request) or of a response to
  * a request described by req_flags (FP_REQ_*), and sets m->framing and the
  * derived flags.  Returns 0 or an fp_error code. */
 int fp_head_finish(fp_message *m, int is_request, unsigned req_flags);
+
+/* fp_head_finish(), with the common case inline.  Fast path: an HTTP/1.1
+ * request with its Host and without Transfer-Encoding, "close" or
+ * "upgrade", where every end-of-head rule passes and the outcome is plain:
+ * framing by Content-Length or none, and keep-alive. */
+static inline int fp_head_end(fp_message *m, int is_request, unsigned req_flags)
+{
+    if (is_request && m->minor_version >= 1 && (m->seen & FP_SEEN(FP_H_HOST)) &&
+        !(m->flags & (FP_F_HAS_TRANSFER_ENCODING | FP_F_CONN_CLOSE | FP_F_CONN_UPGRADE))) {
+        m->framing = (m->flags & FP_F_HAS_CONTENT_LENGTH) ? FP_BODY_LENGTH : FP_BODY_NONE;
+        m->flags |= FP_F_KEEP_ALIVE;
+        return 0;
+    }
+    return fp_head_finish(m, is_request, req_flags);
+}
 
 #endif /* FP_HEAD_H */

@@ -1,12 +1,12 @@
 /*
- * fp_http.c - request and response heads: the line loop, the start lines
- * and the field-line syntax.  The rules are in the top comment of fp_http.h.
+ * fp_http.c - request and response heads: the entry points, the line loop,
+ * and the careful path that checks a line in the order fp_http.h gives.
+ * The rules are in the top comment of fp_http.h.
  *
- * Each line goes first through a fast path that accepts only a complete,
- * valid line and reads it once, scanning tokens and values with the
- * selected fp_scanners.  Anything else (an incomplete line, any error) goes
- * to the careful path, which finds the line's end and then applies the
- * checks one by one in the order the header gives, so the error reported
+ * Each line goes first through the fast path (fp_fast.c, one copy per scan
+ * level), which takes only complete, valid lines.  Anything else (an
+ * incomplete line, any error) comes here: the careful path finds the
+ * line's end and then applies the checks one by one, so the error reported
  * never depends on which path saw the line first.
  *
  * Incremental parsing: m->pos is the first line not yet complete, m->scan
@@ -15,12 +15,11 @@
  * across calls costs one extra pass over that line, never over the head.
  */
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "fp_head.h"
 #include "fp_scan.h"
-
-enum { PH_START = 0, PH_FIELDS = 1, PH_DONE = 2, PH_FAILED = 3 };
 
 /* Outcome of one line. */
 enum { L_NEXT, L_END, L_STOP, L_FAIL, L_MORE };
@@ -28,21 +27,27 @@ enum { L_NEXT, L_END, L_STOP, L_FAIL, L_MORE };
 /* See fp_http.h. */
 void fp_message_init(fp_message *m, fp_header *headers)
 {
-    /* Field by field, not memset: GCC turns a 96-byte memset into REP STOS,
-     * which costs more to start than a whole minimal parse.  The tests check
-     * that every byte ends up zero. */
-    static const fp_span none = {0, 0};
+    /* Rule zero: the struct is zeroed as 8-byte words, one store each,
+     * through a volatile pointer:
+     * - not memset: GCC turns a 96-byte memset into REP STOS, which costs
+     *   more to start than a whole minimal parse;
+     * - not field by field: GCC merges those stores into 16-byte ones, and
+     *   a parse call that follows at once, as it often does, reads 4-byte
+     *   fields out of their middle: a load the store buffer does not
+     *   forward, which then waits for the store to drain (measured: 1.5 ns
+     *   of a 19 ns minimal parse).  Either half of an 8-byte store is
+     *   forwarded, and 12 stores cost less than 18 (another 0.8 ns).
+     * The layout this relies on is asserted; the tests check every byte. */
+    typedef uint64_t word __attribute__((may_alias));
+    volatile word *w = (volatile word *)(void *)m;
+    size_t i;
 
-    m->pos = m->scan = m->fields_start = m->phase = 0;
-    m->target_run = m->target_end = m->seen = 0;
-    m->method = m->target = m->reason = none;
-    m->status = m->minor_version = 0;
-    m->num_headers = 0;
+    _Static_assert(sizeof(fp_message) % 8 == 0 && offsetof(fp_message, headers) % 8 == 0,
+                   "fp_message_init() zeroes fp_message as aligned 8-byte words");
+    for (i = 0; i < sizeof(fp_message) / 8; i++)
+        if (i != offsetof(fp_message, headers) / 8)
+            w[i] = 0;
     m->headers = headers;
-    m->flags = 0;
-    m->framing = 0;
-    m->content_length = 0;
-    m->error = 0;
 }
 
 /* The head limit in bytes, capped so that a head length fits the int
@@ -52,18 +57,10 @@ static size_t head_limit(const fp_limits *lim)
     return lim->max_header_bytes < INT_MAX ? lim->max_header_bytes : INT_MAX;
 }
 
-/* Records error and makes m fail again on any later call. */
-static int fail(fp_message *m, int error)
-{
-    m->error = error;
-    m->phase = PH_FAILED;
-    return FP_INVALID;
-}
-
-/* fail() for the line helpers, which return L_* outcomes. */
+/* fp_fail() for the line helpers, which return L_* outcomes. */
 static int line_fail(fp_message *m, int error)
 {
-    fail(m, error);
+    fp_fail(m, error);
     return L_FAIL;
 }
 
@@ -71,14 +68,7 @@ static int line_fail(fp_message *m, int error)
  * data already passes the limit, else FP_NEED_MORE. */
 static int more_or_too_large(fp_message *m, size_t len, size_t limit)
 {
-    return len > limit ? fail(m, FP_E_HEADERS_TOO_LARGE) : FP_NEED_MORE;
-}
-
-/* The span of [a, b) as offsets into buf. */
-static fp_span span(const char *buf, const char *a, const char *b)
-{
-    fp_span s = {(uint32_t)(a - buf), (uint32_t)(b - a)};
-    return s;
+    return len > limit ? fp_fail(m, FP_E_HEADERS_TOO_LARGE) : FP_NEED_MORE;
 }
 
 /* ---- request target ------------------------------------------------------ */
@@ -121,9 +111,8 @@ static int absolute_form(const char *t, size_t n)
            t[i + 3] != '?';
 }
 
-/* 1 if the target t (n > 0 bytes, all in FP_C_TARGET) has a form allowed
- * for the method. */
-static int target_form_ok(const char *method, size_t mlen, const char *t, size_t n)
+/* See fp_head.h. */
+int fp_target_form_ok(const char *method, size_t mlen, const char *t, size_t n)
 {
     if (mlen == 7 && memcmp(method, "CONNECT", 7) == 0)
         return authority_form(t, n);
@@ -170,40 +159,13 @@ static int request_line_check(fp_message *m, const char *buf, const char *lf)
     for (q = sp1 + 1; q < sp2; q++)
         if (!fp_is((unsigned char)*q, FP_C_TARGET))
             return line_fail(m, FP_E_BAD_TARGET);
-    if (!target_form_ok(p, (size_t)(sp1 - p), sp1 + 1, (size_t)(sp2 - sp1 - 1)))
+    if (!fp_target_form_ok(p, (size_t)(sp1 - p), sp1 + 1, (size_t)(sp2 - sp1 - 1)))
         return line_fail(m, FP_E_BAD_TARGET);
-    m->method = span(buf, p, sp1);
-    m->target = span(buf, sp1 + 1, sp2);
+    m->method = fp_span_of(buf, p, sp1);
+    m->target = fp_span_of(buf, sp1 + 1, sp2);
     m->minor_version = v[7] - '0';
     m->pos = m->fields_start = (uint32_t)(lf + 1 - buf);
-    m->phase = PH_FIELDS;
-    return L_NEXT;
-}
-
-/* Fast path: a complete, valid request line within [m->pos, end) with an
- * HTTP/1.x version.  Returns L_NEXT with the line taken, or L_STOP, having
- * changed nothing, for anything else. */
-static int request_line_fast(fp_message *m, const fp_scanners *sc, const char *buf,
-                             const char *end, const fp_limits *lim)
-{
-    const char *p = buf + m->pos, *sp, *t, *te;
-
-    te = sc->request_line(buf, p, end, &sp);
-    if (sp == p || te == sp)
-        return L_STOP;
-    t = sp + 1;
-    if (te == t || end - te < 11 || *te != ' ' || (size_t)(te - t) > lim->max_uri_bytes)
-        return L_STOP;
-    if (memcmp(te + 1, "HTTP/1.", 7) != 0 || !fp_is((unsigned char)te[8], FP_C_DIGIT) ||
-        te[9] != '\r' || te[10] != '\n')
-        return L_STOP;
-    if (!target_form_ok(p, (size_t)(sp - p), t, (size_t)(te - t)))
-        return L_STOP;
-    m->method = span(buf, p, sp);
-    m->target = span(buf, t, te);
-    m->minor_version = te[8] - '0';
-    m->pos = m->fields_start = (uint32_t)(te + 11 - buf);
-    m->phase = PH_FIELDS;
+    m->phase = FP_PH_FIELDS;
     return L_NEXT;
 }
 
@@ -252,22 +214,6 @@ static int request_line_careful(fp_message *m, const char *buf, size_t len, cons
     return request_line_check(m, buf, buf + i);
 }
 
-/* Parses the request line (after any empty lines).  Returns L_NEXT once it
- * is taken, L_MORE or L_FAIL. */
-static int request_line(fp_message *m, const fp_scanners *sc, const char *buf, size_t len,
-                        const char *view_end, const fp_limits *lim)
-{
-    int r;
-
-    for (;;) {
-        if (m->scan == 0 && request_line_fast(m, sc, buf, view_end, lim) == L_NEXT)
-            return L_NEXT;
-        r = request_line_careful(m, buf, len, lim);
-        if (r != L_STOP)
-            return r;
-    }
-}
-
 /* ---- status line --------------------------------------------------------- */
 
 /* Takes the status line [m->pos, lf], complete and within the limit:
@@ -295,9 +241,9 @@ static int status_line_check(fp_message *m, const char *buf, const char *lf)
             return line_fail(m, FP_E_BAD_STATUS_LINE);
     m->status = st;
     m->minor_version = p[7] - '0';
-    m->reason = cr - p > 12 ? span(buf, p + 13, cr) : span(buf, cr, cr);
+    m->reason = cr - p > 12 ? fp_span_of(buf, p + 13, cr) : fp_span_of(buf, cr, cr);
     m->pos = m->fields_start = (uint32_t)(lf + 1 - buf);
-    m->phase = PH_FIELDS;
+    m->phase = FP_PH_FIELDS;
     return L_NEXT;
 }
 
@@ -321,34 +267,25 @@ static int status_line(fp_message *m, const char *buf, size_t len, const char *v
 
 /* Stores field number nh: name [p, colon), value from v (past the leading
  * OWS) to cr less trailing OWS; then applies the per-field rules.  Returns
- * 0 or an fp_error code.  The caller keeps m->pos and m->num_headers. */
-static inline int store_field(fp_message *m, uint32_t nh, const char *buf, const char *p,
-                              const char *colon, const char *v, const char *cr, int is_request)
+ * 0 or an fp_error code. */
+static int store_field(fp_message *m, uint32_t nh, const char *buf, const char *p,
+                       const char *colon, const char *v, const char *cr, int is_request)
 {
     fp_header *h = &m->headers[nh];
     const char *ve = cr;
-    unsigned id = fp_field_id(p, (size_t)(colon - p));
-    int err;
 
     while (ve > v && fp_is((unsigned char)ve[-1], FP_C_OWS))
         ve--;
-    h->name = span(buf, p, colon);
-    h->value = span(buf, v, ve);
-    h->id = id;
-    if (id == FP_H_OTHER)
-        return 0;
-    if (id == FP_H_HOST && is_request) { /* Fast path: the field every request has */
-        err = fp_host_rule(m, v, (size_t)(ve - v));
-        m->seen |= FP_SEEN(FP_H_HOST);
-        return err;
-    }
-    return fp_field_apply(m, buf, h, is_request);
+    h->name = fp_span_of(buf, p, colon);
+    h->value = fp_span_of(buf, v, ve);
+    h->id = fp_field_id(p, (size_t)(colon - p));
+    return h->id == FP_H_OTHER ? 0 : fp_field_apply(m, h->id, v, ve, is_request);
 }
 
-/* Careful path: the field line [m->pos, lf], complete and within the head
- * limit, checked in header order (count, bare LF, bare CR, syntax, field
- * rules).  Moves m->pos and m->num_headers past it.  Returns L_NEXT, L_END
- * (the empty line) or L_FAIL. */
+/* Takes the field line [m->pos, lf], complete and within the head limit,
+ * checked in header order (count, bare LF, bare CR, syntax, field rules).
+ * Moves m->pos and m->num_headers past it.  Returns L_NEXT, L_END (the
+ * empty line) or L_FAIL. */
 static int field_line_check(fp_message *m, const char *buf, const char *lf, const fp_limits *lim,
                             int is_request)
 {
@@ -384,111 +321,83 @@ static int field_line_check(fp_message *m, const char *buf, const char *lf, cons
     return err ? line_fail(m, err) : L_NEXT;
 }
 
-/* Parses field lines until the empty line; returns the head length, or
- * FP_NEED_MORE, or FP_INVALID.  The line position and the field count live
- * in locals while lines take the fast path (stores to the header array
- * could alias them in m), and go back to m before anything else runs. */
-static inline __attribute__((always_inline)) int
-fields(fp_message *m, const fp_scanners *sc, const char *buf, size_t len, const char *view_end,
-       const fp_limits *lim, int is_request, unsigned req_flags)
+/* Careful path for the field line at m->pos: looks for its LF from where
+ * the last call stopped, then checks it.  Returns L_NEXT, L_END, L_MORE or
+ * L_FAIL. */
+static int field_line(fp_message *m, const char *buf, size_t len, const char *view_end,
+                      const fp_limits *lim, int is_request)
 {
-    const char *p = buf + m->pos, *stop, *lf, *colon, *v = NULL, *cr;
-    uint32_t nh = m->num_headers;
-    int r, err;
+    const char *p = buf + m->pos, *from = p + m->scan, *lf = NULL;
 
-    if (m->scan != 0) { /* resume: only the new bytes can hold the LF */
-        stop = p + m->scan;
-        lf = stop < view_end ? memchr(stop, '\n', (size_t)(view_end - stop)) : NULL;
-        if (lf == NULL) {
-            m->scan = (uint32_t)(view_end - p);
-            return more_or_too_large(m, len, head_limit(lim));
-        }
-        m->scan = 0;
+    if (from < view_end)
+        lf = memchr(from, '\n', (size_t)(view_end - from));
+    if (lf == NULL) {
+        m->scan = (uint32_t)(view_end - p);
+        return more_or_too_large(m, len, head_limit(lim)) == FP_NEED_MORE ? L_MORE : L_FAIL;
     }
-    for (;;) {
-        /* Fast path: a valid field line or the empty line, complete in the view */
-        if (p < view_end && *p == '\r') {
-            if (view_end - p >= 2 && p[1] == '\n') {
-                p += 2;
-                break;
-            }
-            stop = p;
-        } else {
-            cr = sc->field_line(buf, p, view_end, &colon, &v);
-            if (cr != colon && colon != p && view_end - cr >= 2 && cr[0] == '\r' && cr[1] == '\n') {
-                if (nh >= lim->max_header_count)
-                    return fail(m, FP_E_TOO_MANY_HEADERS);
-                err = store_field(m, nh++, buf, p, colon, v, cr, is_request);
-                if (err)
-                    return fail(m, err);
-                p = cr + 2;
-                continue;
-            }
-            stop = (cr == colon || colon == p) ? colon : cr; /* no LF before it */
-        }
-        /* Careful path: find the line's end, then check it in order */
-        m->pos = (uint32_t)(p - buf);
-        m->num_headers = nh;
-        lf = stop < view_end ? memchr(stop, '\n', (size_t)(view_end - stop)) : NULL;
-        if (lf == NULL) {
-            m->scan = (uint32_t)(view_end - p);
-            return more_or_too_large(m, len, head_limit(lim));
-        }
-        r = field_line_check(m, buf, lf, lim, is_request);
-        if (r == L_FAIL)
-            return FP_INVALID;
-        p = buf + m->pos;
-        nh = m->num_headers;
-        if (r == L_END)
-            break;
-    }
-    m->pos = (uint32_t)(p - buf);
-    m->num_headers = nh;
-    err = fp_head_finish(m, is_request, req_flags);
-    if (err)
-        return fail(m, err);
-    m->phase = PH_DONE;
-    return (int)m->pos;
+    m->scan = 0;
+    return field_line_check(m, buf, lf, lim, is_request);
 }
 
-/* Shared entry: the phase checks, the view, the start line, the fields.
- * Inlined into both entry points so that is_request folds away. */
-static inline __attribute__((always_inline)) int
-parse_head(fp_message *m, const char *buf, size_t len, const fp_limits *lim, int is_request,
-           unsigned req_flags)
+/* ---- the line loop ------------------------------------------------------- */
+
+/* See fp_head.h.  Each line goes through the level's fast path first
+ * (unless fast_tried says the first one just did) and through the careful
+ * path when that one declines. */
+int fp_parse_careful(fp_message *m, const char *buf, size_t len, const fp_limits *lim,
+                     int is_request, unsigned req_flags, int fast_tried)
 {
     const fp_scanners *sc;
     const char *view_end;
     size_t limit;
-    int r;
+    int r, err;
 
-    if (m->phase == PH_DONE)
+    if (m->phase == FP_PH_DONE)
         return (int)m->pos;
-    if (m->phase == PH_FAILED)
+    if (m->phase == FP_PH_FAILED)
         return FP_INVALID;
     sc = fp_scanners_get();
     limit = head_limit(lim);
     /* Bytes at or past the limit can only end a line that is too long. */
     view_end = buf + (len < limit ? len : limit);
-    if (m->phase == PH_START) {
-        r = is_request ? request_line(m, sc, buf, len, view_end, lim)
-                       : status_line(m, buf, len, view_end, lim);
-        if (r != L_NEXT)
-            return r == L_MORE ? FP_NEED_MORE : FP_INVALID;
+    for (;; fast_tried = 0) {
+        if (m->scan == 0 && !fast_tried) { /* no line partly scanned */
+            r = is_request ? sc->request_lines(m, buf, view_end, lim)
+                           : sc->response_lines(m, buf, view_end, lim);
+            if (r < 0)
+                return r;
+            if (r > 0)
+                break;
+        }
+        if (m->phase == FP_PH_START)
+            r = is_request ? request_line_careful(m, buf, len, lim)
+                           : status_line(m, buf, len, view_end, lim);
+        else
+            r = field_line(m, buf, len, view_end, lim, is_request);
+        if (r == L_END)
+            break;
+        if (r == L_MORE)
+            return FP_NEED_MORE;
+        if (r == L_FAIL)
+            return FP_INVALID;
     }
-    return fields(m, sc, buf, len, view_end, lim, is_request, req_flags);
+    err = fp_head_end(m, is_request, req_flags);
+    if (err)
+        return fp_fail(m, err);
+    m->phase = FP_PH_DONE;
+    return (int)m->pos;
 }
 
 /* See fp_http.h.  A call after the head was parsed returns its length
  * again; a call after FP_INVALID returns FP_INVALID again. */
 int fp_parse_request(fp_message *m, const char *buf, size_t len, const fp_limits *limits)
 {
-    return parse_head(m, buf, len, limits, 1, 0);
+    return fp_scanners_get()->parse_request(m, buf, len, limits, 0);
 }
 
 /* See fp_http.h; same repeat behaviour as fp_parse_request(). */
 int fp_parse_response(fp_message *m, const char *buf, size_t len, const fp_limits *limits,
                       unsigned req_flags)
 {
-    return parse_head(m, buf, len, limits, 0, req_flags);
+    return fp_scanners_get()->parse_response(m, buf, len, limits, req_flags);
 }

@@ -17,9 +17,9 @@
  * The framing decision (length, chunked, until-close, none) is made here, so
  * every caller frames bodies the same way.
  *
- * Byte scanning picks SSE4.2 or AVX2 code at run time (CPU detection), with a
- * scalar path always built; fp_scan_select() forces a level, for tests and
- * for FASTPROXY_FORCE_SCALAR=1.
+ * Byte scanning picks SSE4.2 or AVX2 (with BMI1/BMI2) code at run time (CPU
+ * detection), with a scalar path always built; fp_scan_select() forces a
+ * level, for tests and for FASTPROXY_FORCE_SCALAR=1.
  *
  * The pure-Python twin (fastproxy/parser/_pyparser.py) implements the same
  * rules with the same error codes; fastproxy/parser/codes.py mirrors the
