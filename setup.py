@@ -16,6 +16,32 @@ HASH_SOURCES = [os.path.join("src_c", "fp_hash.c")]
 C_SOURCES = sorted(set(glob.glob(os.path.join("src_c", "*.c"))) - set(HASH_SOURCES))
 CFLAGS = ["-O3", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"]
 
+# The data path: plain Python modules that Cython compiles in place, each
+# typed by the .pxd beside it (pure-Python mode); fastproxy/_ext.py lists the
+# same ones, to import their sources under FASTPROXY_NO_EXTENSIONS.
+HOT_MODULES = [
+    "fastproxy.balance",
+    "fastproxy.buffers",
+    "fastproxy.context",
+    "fastproxy.counters",
+    "fastproxy.deadline",
+    "fastproxy.downstream",
+    "fastproxy.heads",
+    "fastproxy.outgoing",
+    "fastproxy.relay",
+    "fastproxy.rewrite",
+    "fastproxy.route",
+    "fastproxy.upstream.connection",
+    "fastproxy.upstream.pool",
+]
+# These keep Python's semantics (bounds and negative indexes checked, Python
+# division), since the same source also runs uncompiled; a hot spot that
+# needs less says so in its .pxd.  The .pxd gives the C types, not the
+# annotations (those are for readers and type checkers); a local takes the
+# C type of what it is assigned (infer_types: offsets, lengths and counts,
+# far from any C overflow).
+HOT_DIRECTIVES = {"language_level": 3, "annotation_typing": False, "infer_types": True}
+
 
 def extensions():
     from Cython.Build import cythonize
@@ -34,11 +60,16 @@ def extensions():
             extra_compile_args=CFLAGS,
         ),
     ]
+    hot = [
+        # include_dirs: the parser's .pxd, which some of them cimport, names fp_http.h.
+        Extension(name, sources=[name.replace(".", "/") + ".py"], include_dirs=["src_c"])
+        for name in HOT_MODULES
+    ]
     return cythonize(
         ext,
         language_level=3,
         compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True},
-    )
+    ) + cythonize(hot, compiler_directives=HOT_DIRECTIVES)
 
 
 setup(ext_modules=extensions())

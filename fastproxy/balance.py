@@ -11,6 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+try:
+    import cython
+except ImportError:  # only building needs Cython: the source runs without it
+    from fastproxy._ext import cython_shadow as cython
+
+from fastproxy import _ext
+
+_ext.loaded(__name__, cython.compiled)
+
 
 class RoundRobin:
     __slots__ = ("equal", "next", "scores", "servers", "total", "weights")

@@ -10,6 +10,15 @@ returns it here, since the transport may still be reading it.
 
 from __future__ import annotations
 
+try:
+    import cython
+except ImportError:  # only building needs Cython: the source runs without it
+    from fastproxy._ext import cython_shadow as cython
+
+from fastproxy import _ext
+
+_ext.loaded(__name__, cython.compiled)
+
 DEFAULT_SIZE = 64 * 1024
 
 

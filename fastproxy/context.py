@@ -9,14 +9,23 @@ from __future__ import annotations
 
 from types import ModuleType
 
+try:
+    import cython
+except ImportError:  # only building needs Cython: the source runs without it
+    from fastproxy._ext import cython_shadow as cython
+
+from fastproxy import _ext
 from fastproxy.balance import RoundRobin
-from fastproxy.errors import ConfigError
 from fastproxy.buffers import BufferPool, buffer_size_for
 from fastproxy.clientip import TrustedProxies
 from fastproxy.counters import Counters
+from fastproxy.errors import ConfigError
+from fastproxy.outgoing import Outgoing
 from fastproxy.rewrite import RequestRewriter, ResponseRewriter
 from fastproxy.route import Router
 from fastproxy.upstream.pool import Pool
+
+_ext.loaded(__name__, cython.compiled)
 
 # The balancers the data path runs today (fastproxy/balancers/ has the rest,
 # validated by the config; wiring them in is the next step of the balancing
@@ -39,6 +48,7 @@ class ProxyContext:
         "max_header_bytes",
         "max_header_count",
         "max_uri_bytes",
+        "out",
         "pools",
         "req_rewriter",
         "request_parser",
@@ -60,6 +70,8 @@ class ProxyContext:
         self.counters = Counters()
         self.router = Router(())
         self.buffers = BufferPool()
+        # The next write of whichever connection is at work (outgoing.py).
+        self.out = Outgoing()
         self.max_uri_bytes = 8192
         self.max_header_bytes = 16384
         self.max_header_count = 100

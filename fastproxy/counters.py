@@ -3,6 +3,14 @@ path instead of logging there.  ``snapshot`` is for metrics and tests."""
 
 from __future__ import annotations
 
+try:
+    import cython
+except ImportError:  # only building needs Cython: the source runs without it
+    from fastproxy._ext import cython_shadow as cython
+
+from fastproxy import _ext
+
+_ext.loaded(__name__, cython.compiled)
 
 class Counters:
     __slots__ = (

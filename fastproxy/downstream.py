@@ -14,11 +14,17 @@ responses go out in request order.
       +------------- response complete, keep-alive ----------------+
     WAIT --101--> TUNNEL;  any --error answer--> LINGER;  any --> CLOSED
 
-The head is rewritten (rewrite.py) and leaves with the body bytes already
-received in one write.  The body streams through BodyRelay (relay.py); the
-response comes back through the upstream connection (upstream/connection.py),
-which calls ``response_started``, ``response_done``, ``upstream_failed``,
+The head is parsed through a ParsedHead (heads.py), rewritten (rewrite.py)
+into the loop's shared Outgoing (outgoing.py) and leaves with the body bytes
+already received in one write; a request that must wait for its upstream
+connection, or may have to be sent again, is kept as bytes (``pending``,
+``replay``).  The body streams through BodyRelay (relay.py); the response
+comes back through the upstream connection (upstream/connection.py), which
+calls ``response_started``, ``response_done``, ``upstream_failed``,
 ``upstream_aborted``, ``tunnel_started`` / ``tunnel_closed`` here.
+
+Compiled (downstream.pxd), this is a cdef class: the event loop sees it
+through DownstreamProtocol, which adds asyncio.BufferedProtocol as a base.
 
 Reading stops (``_block``) for three reasons, kept as bits so that each is
 lifted on its own: the upstream transport is above its high-water mark
@@ -43,12 +49,19 @@ import asyncio
 import socket
 import struct
 
-from fastproxy import respond
+try:
+    import cython
+except ImportError:  # only building needs Cython: the source runs without it
+    from fastproxy._ext import cython_shadow as cython
+
+from fastproxy import _ext, respond
 from fastproxy.clientip import parse_ip
 from fastproxy.deadline import Deadline
 from fastproxy.errors import HttpParseError
+from fastproxy.heads import ParsedHead
+from fastproxy.outgoing import send_bytes
 from fastproxy.parser import codes
-from fastproxy.relay import BODY_LENGTH, OUT_PASS, BodyRelay, send
+from fastproxy.relay import OUT_PASS, BodyRelay
 from fastproxy.rewrite import Peer
 from fastproxy.route import host_key, split_absolute
 from fastproxy.upstream.connection import (
@@ -77,6 +90,9 @@ R_FULL = 4      # buffer full of pipelined bytes
 LINGER_TOTAL = 10.0
 LINGER_QUIET = 2.0
 
+_ext.loaded(__name__, cython.compiled)
+
+BODY_LENGTH = codes.BODY_LENGTH
 H_HOST = codes.H_HOST
 F_KEEP_ALIVE = codes.F_KEEP_ALIVE
 F_UPGRADE = codes.F_UPGRADE
@@ -109,7 +125,10 @@ def _peer_ip(transport) -> str:
     return ip
 
 
-class Downstream(asyncio.BufferedProtocol):
+class Downstream:
+    """The state and logic of one client connection (a cdef class when
+    compiled); the event loop sees it as a :class:`DownstreamProtocol`."""
+
     __slots__ = (
         "blocked",
         "buf",
@@ -118,15 +137,17 @@ class Downstream(asyncio.BufferedProtocol):
         "ctx",
         "deadline",
         "end",
+        "head",
         "head_request",
         "head_since",
+        "host_seen",
+        "host_seen_key",
         "keep_alive",
         "linger_until",
         "loop",
         "method",
-        "parser",
-        "parts",
         "peer",
+        "pending",
         "pool",
         "relay",
         "replay",
@@ -151,21 +172,26 @@ class Downstream(asyncio.BufferedProtocol):
         self.buf = None
         self.start: int = 0
         self.end: int = 0
-        self.parser = ctx.request_parser(max_uri_bytes=ctx.max_uri_bytes, max_header_bytes=ctx.max_header_bytes,
-                                         max_header_count=ctx.max_header_count)
+        self.head = ParsedHead(ctx.request_parser(max_uri_bytes=ctx.max_uri_bytes,
+                                                  max_header_bytes=ctx.max_header_bytes,
+                                                  max_header_count=ctx.max_header_count))
         self.state: int = S_IDLE
         self.blocked: int = 0
         self.write_paused: bool = False
         self.deadline = Deadline(self.loop, self._on_deadline)
         self.head_since: float = 0.0
+        self.host_seen: bytes | None = None
+        self.host_seen_key: bytes = b""
         self.linger_until: float = 0.0
         self.served: int = 0
         self.client_eof: bool = False
         self.upstream = None
         self.pool = None
         self.relay = BodyRelay(ctx.chunked_decoder(ctx.max_header_bytes, ctx.max_header_count))
-        self.parts: list = []
-        self.replay = None
+        # The request as bytes: waiting for its upstream connection, and kept
+        # for a retry (see _dispatch).
+        self.pending: bytes | None = None
+        self.replay: bytes | None = None
         self.retried: bool = False
         self.method = None
         self.target = None
@@ -198,7 +224,8 @@ class Downstream(asyncio.BufferedProtocol):
         elif self.end == len(buf):
             self._make_room()
             buf = self.buf
-        return memoryview(buf)[self.end:]
+        # Fast path: an empty buffer is read into whole, with no view to make.
+        return memoryview(buf)[self.end:] if self.end else buf
 
     def _make_room(self) -> None:
         # Reading is blocked before the buffer fills (R_FULL) and heads are
@@ -224,7 +251,7 @@ class Downstream(asyncio.BufferedProtocol):
             self._tunnel()
         elif state == S_LINGER:
             self.start = self.end = 0
-            self.deadline.set(min(self.loop.time() + LINGER_QUIET, self.linger_until))
+            self.deadline.set(min(self.deadline.now() + LINGER_QUIET, self.linger_until))
         elif self.end == len(self.buf):
             self._block(R_FULL)
 
@@ -232,7 +259,7 @@ class Downstream(asyncio.BufferedProtocol):
 
     def _read_head(self) -> None:
         try:
-            head_len = self.parser.parse(self.buf, self.end)
+            head_len = self.head.parse(self.buf, self.end)
         except HttpParseError as exc:
             self.ctx.counters.parse_errors += 1
             self.method = self.target = None
@@ -242,44 +269,40 @@ class Downstream(asyncio.BufferedProtocol):
             self._request(head_len)
         elif self.head_since == 0.0:
             # Fast path not taken: the head came in pieces; it is now on the clock.
-            self.head_since = self.loop.time()
+            self.head_since = self.deadline.now()
             self.deadline.set(self.head_since + self.ctx.client_header_timeout)
 
     def _request(self, head_len: int) -> None:
         """Takes a parsed request head: a new exchange, routed and sent on (or answered)."""
         ctx = self.ctx
-        p = self.parser
+        head = self.head
+        buf = self.buf
         ctx.counters.requests += 1
         self.head_since = 0.0
         self.deadline.clear()
         self.start = head_len
-        method = p.method
-        flags = p.flags
+        method = head.method(buf)
+        flags = head.flags
         self.method = method
-        self.target = p.target
-        self.client11 = p.minor_version >= 1
+        self.target = head.target(buf)
+        self.client11 = head.minor_version >= 1
         self.keep_alive = bool(flags & F_KEEP_ALIVE) and not ctx.closing
         self.upgrade = bool(flags & F_UPGRADE)
         self.head_request = method == b"HEAD"
         self.resp_started = False
         self.retried = False
-        self.replay = None
+        self.replay = self.pending = None
         self.peer.request_id = None
-        ids = p.header_ids
-        spans = p.header_spans
-        mv = memoryview(self.buf)
-        host = None
-        if H_HOST in ids:
-            span = spans[ids.index(H_HOST)]
-            host = bytes(mv[span[2]:span[2] + span[3]])
-        self.relay.begin(p.framing, p.content_length, OUT_PASS)
+        i = head.find(H_HOST)
+        host = head.value(buf, i) if i >= 0 else None
+        self.relay.begin(head.framing, head.content_length, OUT_PASS)
         if (self.relay.framing == BODY_LENGTH and ctx.max_body_bytes
-                and p.content_length > ctx.max_body_bytes):
+                and head.content_length > ctx.max_body_bytes):
             self._reject(413, "request body too large")
             return
-        self._route(head_len, mv, ids, spans, host, flags)
+        self._route(head_len, host)
 
-    def _route(self, head_len: int, mv, ids, spans, host, flags: int) -> None:
+    def _route(self, head_len: int, host: bytes | None) -> None:
         """Chooses the upstream server and builds the head to send it."""
         target = self.target
         authority = None
@@ -294,14 +317,20 @@ class Downstream(asyncio.BufferedProtocol):
         else:
             authority, path = split_absolute(target)
         ctx = self.ctx
-        route = ctx.router.match(host_key(authority if authority is not None else host or b""), path)
+        name = authority if authority is not None else host or b""
+        if name != self.host_seen:
+            # A client connection mostly names one host: its route key is kept.
+            self.host_seen = name
+            self.host_seen_key = host_key(name)
+        route = ctx.router.match(self.host_seen_key, path)
         if route is None:
             self._reject(404, "no route for this host and path")
             return
         pool = route.upstream.pick()
         self.pool = pool
-        ctx.req_rewriter.head(mv, ids, spans, head_len, self.method, target if first == 42 else route.target(path),
-                              host, authority, flags, self.upgrade, pool.host_header, self.peer, self.parts)
+        ctx.req_rewriter.head(self.head, self.buf, head_len, self.method,
+                              target if first == 42 else route.target(path), host, authority, self.upgrade,
+                              pool.host_header, self.peer, ctx.out)
         self._dispatch(head_len, pool)
 
     def _dispatch(self, head_len: int, pool) -> None:
@@ -309,40 +338,39 @@ class Downstream(asyncio.BufferedProtocol):
 
         The body bytes are checked first (chunked syntax, size limit), so
         that a bad request is refused before anything of it goes upstream.
+        The request is taken out of the shared ctx.out as bytes when it must
+        wait for its connection, or be kept for a retry.
         """
         relay = self.relay
-        parts = self.parts
+        out = self.ctx.out
         if not relay.done and self.end > head_len:
             try:
-                self.start = head_len + relay.frame(self.buf, head_len, self.end, parts)
+                self.start = head_len + relay.frame(self.buf, head_len, self.end, out)
             except HttpParseError as exc:
-                parts.clear()
+                out.clear()
                 self._reject(exc.status, exc.message, exc.name)
                 return
             max_body = self.ctx.max_body_bytes
             if max_body and relay.total > max_body:
-                parts.clear()
+                out.clear()
                 self._reject(413, "request body too large")
                 return
         self.req_done = relay.done
-        if self.req_done and self.method in IDEMPOTENT:
-            size = 0
-            for part in parts:
-                size += len(part)
-            if size < REPLAY_BELOW:
-                self.replay = b"".join(parts)
-                parts.clear()
-                parts.append(self.replay)
+        if self.req_done and self.method in IDEMPOTENT and out.size < REPLAY_BELOW:
+            self.replay = self.pending = out.take()
         self.state = S_CONNECT
         conn = pool.acquire()
         if conn is None:
+            if self.pending is None:
+                self.pending = out.take()
             self._block(R_CONNECT)
             self.upstream = pool.connect(self)
         else:
             self._send_head(conn)
 
     def _send_head(self, conn) -> None:
-        """First write on ``conn``: the head and the body bytes at hand."""
+        """First write on ``conn``: the head and the body bytes at hand
+        (``pending``, else what ctx.out holds)."""
         self.upstream = conn
         conn.begin(self, REQ_HEAD if self.head_request else 0)
         # Flow control carries over: transports signal only when they cross
@@ -351,7 +379,15 @@ class Downstream(asyncio.BufferedProtocol):
             conn.pause_reading()
         if conn.write_paused:
             self._block(R_UPSTREAM)
-        if not send(conn.transport, self.parts):
+        data = self.pending
+        if data is not None:
+            self.pending = None
+            sent = send_bytes(conn.transport, data)
+            lent = False
+        else:
+            sent = self.ctx.out.send(conn.transport)
+            lent = self.ctx.out.lent
+        if not sent:
             # The connection died under us; its connection_lost decides
             # (a retry, or a 502).  Until then, read nothing more.
             self._block(R_UPSTREAM)
@@ -359,19 +395,21 @@ class Downstream(asyncio.BufferedProtocol):
         self._unblock(R_CONNECT)
         if self.req_done:
             self.state = S_WAIT
-            self._after_write(conn.transport)
+            self._after_write(conn.transport, lent)
             conn.request_sent()
         else:
             self.state = S_BODY
-            self._after_write(conn.transport)
+            self._after_write(conn.transport, lent)
             if self.end > self.start:
                 self._read_body()
             elif not self.blocked:
                 self.deadline.set_in(self.ctx.client_idle_timeout)
 
-    def _after_write(self, transport) -> None:
-        # Fast path: the upstream took everything; our buffer is ours again.
-        if transport.get_write_buffer_size():
+    def _after_write(self, transport, lent: bool) -> None:
+        """After a write to ``transport``; ``lent``: it may hold slices of our buffer."""
+        # Fast path: nothing of our buffer was lent, or the upstream took
+        # everything: our buffer is ours again.
+        if lent and transport.get_write_buffer_size():
             self._replace_buffer()
         elif self.start == self.end:
             self.start = self.end = 0
@@ -390,33 +428,33 @@ class Downstream(asyncio.BufferedProtocol):
 
     def _read_body(self) -> None:
         relay = self.relay
-        parts = self.parts
+        out = self.ctx.out
         conn = self.upstream
         try:
-            n = relay.frame(self.buf, self.start, self.end, parts)
+            n = relay.frame(self.buf, self.start, self.end, out)
         except HttpParseError as exc:
-            parts.clear()
+            out.clear()
             self._body_failed(exc.status, exc.message, exc.name)
             return
         max_body = self.ctx.max_body_bytes
         if max_body and relay.total > max_body:
-            parts.clear()
+            out.clear()
             self._body_failed(413, "request body too large")
             return
         self.start += n
-        if not send(conn.transport, parts):
+        if not out.send(conn.transport):
             self._block(R_UPSTREAM)  # the upstream is going: its connection_lost ends this
             return
         if relay.done:
             self.req_done = True
             self.state = S_WAIT
             self.deadline.clear()
-            self._after_write(conn.transport)
+            self._after_write(conn.transport, out.lent)
             if self.end == len(self.buf):
                 self._block(R_FULL)
             conn.request_sent()
         else:
-            self._after_write(conn.transport)
+            self._after_write(conn.transport, out.lent)
             if not self.blocked:
                 self.deadline.set_in(self.ctx.client_idle_timeout)
 
@@ -437,8 +475,6 @@ class Downstream(asyncio.BufferedProtocol):
         if self.state != S_CONNECT or self.upstream is not conn:
             conn.pool.release(conn)
             return
-        if self.retried:
-            self.parts.append(self.replay)
         self._send_head(conn)
 
     def upstream_failed(self, conn, kind: int, detail: str) -> None:
@@ -451,6 +487,7 @@ class Downstream(asyncio.BufferedProtocol):
             # A kept-alive connection the upstream had already closed: send
             # the request once more on a fresh one.
             self.retried = True
+            self.pending = self.replay
             self.ctx.counters.upstream_retries += 1
             self.state = S_CONNECT
             self._block(R_CONNECT)
@@ -483,7 +520,7 @@ class Downstream(asyncio.BufferedProtocol):
             self._close()
             return
         self.state = S_IDLE
-        self.parser.reset()
+        self.head.reset()
         self.resp_started = False
         self.replay = None
         self.method = self.target = None
@@ -536,7 +573,7 @@ class Downstream(asyncio.BufferedProtocol):
         conn.transport.write(memoryview(self.buf)[self.start:self.end])
         self.start = self.end
         conn.touch()
-        self._after_write(conn.transport)
+        self._after_write(conn.transport, True)
 
     def tunnel_closed(self, exc) -> None:
         self.upstream = None
@@ -590,7 +627,8 @@ class Downstream(asyncio.BufferedProtocol):
             self._abort()
             return
         self.keep_alive = False
-        self.parts.clear()
+        self.pending = None
+        self.ctx.out.clear()
         if self.transport.is_closing():
             self.state = S_CLOSED
             return
@@ -623,7 +661,7 @@ class Downstream(asyncio.BufferedProtocol):
             return
         if transport.can_write_eof():
             transport.write_eof()
-        now = self.loop.time()
+        now = self.deadline.now()
         self.linger_until = now + LINGER_TOTAL
         self.deadline.set(now + LINGER_QUIET)
 
@@ -708,6 +746,16 @@ class Downstream(asyncio.BufferedProtocol):
             self.buf = None
         self.start = self.end = 0
 
+    def drain(self) -> None:
+        """Closes when idle, for a graceful stop (server.Proxy.drain): an idle
+        connection at once, a busy one after its response."""
+        if self.state == S_IDLE and self.end == 0 or self.state == S_LINGER:
+            self.state = S_CLOSED
+            self.transport.close()
+        else:
+            # (The response then says close, unless its head has gone already.)
+            self.keep_alive = False
+
     def shutdown(self) -> None:
         """Closes for proxy shutdown: idle connections quietly, busy ones cut."""
         if self.state == S_IDLE and self.end == 0 or self.state == S_LINGER:
@@ -715,3 +763,11 @@ class Downstream(asyncio.BufferedProtocol):
             self.transport.close()
         elif self.state != S_CLOSED:
             self._abort()
+
+
+class DownstreamProtocol(Downstream, asyncio.BufferedProtocol):
+    """What the event loop sees: a BufferedProtocol.  uvloop only looks for
+    the methods, the stdlib loop checks the class, and a compiled (cdef)
+    class cannot have a Python base: this thin subclass gives it one."""
+
+    __slots__ = ()

@@ -1,14 +1,14 @@
-"""Message bodies on their way through: find where a body ends, re-frame it
-if the receiver needs another framing, and hand the bytes to a transport.
+"""Message bodies on their way through: find where a body ends and re-frame
+it if the receiver needs another framing.
 
 Theory of operation: the receiving protocol calls ``BodyRelay.frame`` with
 the bytes it holds; the relay decides how many of them belong to the body
 (Content-Length countdown, the chunked scanner, or all of them until the
-peer closes) and appends what the receiver must get to a list of pieces:
-memoryview slices of the receive buffer (no copy), plus, when re-framing
-to chunked, the size line and CRLF around them.  ``send`` then makes one
-write of the pieces.  Only de-chunking (for an HTTP/1.0 client) copies, as
-the chunk data must be cut out of the coding.
+peer closes) and adds what the receiver must get to the next write
+(outgoing.py): slices of the receive buffer (a large one by reference, no
+copy), plus, when re-framing to chunked, the size line and CRLF around
+them.  Only de-chunking (for an HTTP/1.0 client) makes new bytes, as the
+chunk data must be cut out of the coding.
 
 Bytes past the end of the body are left to the caller: the next message on
 a keep-alive connection, or garbage that makes the connection unusable.
@@ -16,7 +16,16 @@ a keep-alive connection, or garbage that makes the connection unusable.
 
 from __future__ import annotations
 
+try:
+    import cython
+except ImportError:  # only building needs Cython: the source runs without it
+    from fastproxy._ext import cython_shadow as cython
+
+from fastproxy import _ext
+from fastproxy.outgoing import Outgoing
 from fastproxy.parser import codes
+
+_ext.loaded(__name__, cython.compiled)
 
 BODY_NONE = codes.BODY_NONE
 BODY_LENGTH = codes.BODY_LENGTH
@@ -30,9 +39,6 @@ OUT_DECHUNK = 2  # chunked body decoded for a receiver that closes at the end (H
 
 LAST_CHUNK = b"0\r\n\r\n"
 _CRLF = b"\r\n"
-# Pieces smaller than this in total are joined into one bytes object: one
-# plain write is cheaper than a vectored one for small messages.
-JOIN_BELOW = 16 * 1024
 
 
 class BodyRelay:
@@ -58,11 +64,11 @@ class BodyRelay:
         if framing == BODY_CHUNKED:
             self.decoder.reset()
 
-    def frame(self, buf, start: int, end: int, parts: list) -> int:
-        """Appends to ``parts`` what the receiver gets for ``buf[start:end]``
-        and returns how many of those bytes belong to the body.
+    def frame(self, buf: bytearray, start: int, end: int, outgoing: Outgoing) -> int:
+        """Adds to ``outgoing`` what the receiver gets for ``buf[start:end]`` and
+        returns how many of those bytes belong to the body.
 
-        Raises HttpParseError on a malformed chunked body, before appending
+        Raises HttpParseError on a malformed chunked body, before adding
         anything of the bad input.  Never called once ``done``.
         """
         framing = self.framing
@@ -72,7 +78,7 @@ class BodyRelay:
             self.left -= n
             self.total += n
             if n:
-                parts.append(memoryview(buf)[start:start + n])
+                outgoing.add_slice(buf, start, start + n)
             if self.left == 0:
                 self.done = True
             return n
@@ -80,11 +86,11 @@ class BodyRelay:
             if self.out == OUT_DECHUNK:
                 data, n = self.decoder.decode(buf, start, end)
                 if data:
-                    parts.append(data)
+                    outgoing.add(data)
             else:
                 n = self.decoder.scan(buf, start, end)
                 if n:
-                    parts.append(memoryview(buf)[start:start + n])
+                    outgoing.add_slice(buf, start, start + n)
             self.total = self.decoder.data_bytes
             if self.decoder.done:
                 self.done = True
@@ -94,41 +100,17 @@ class BodyRelay:
             self.total += n
             if n:
                 if self.out == OUT_CHUNK:
-                    parts.append(b"%x\r\n" % n)
-                    parts.append(memoryview(buf)[start:end])
-                    parts.append(_CRLF)
+                    outgoing.add(b"%x\r\n" % n)
+                    outgoing.add_slice(buf, start, end)
+                    outgoing.add(_CRLF)
                 else:
-                    parts.append(memoryview(buf)[start:end])
+                    outgoing.add_slice(buf, start, end)
             return n
         return 0
 
-    def finish(self, parts: list) -> None:
+    def finish(self, outgoing: Outgoing) -> None:
         """The peer closed a read-until-close body: that is its clean end."""
         if self.out == OUT_CHUNK:
-            parts.append(LAST_CHUNK)
+            outgoing.add(LAST_CHUNK)
         self.done = True
 
-
-def send(transport, parts: list) -> bool:
-    """One write of ``parts`` (bytes and memoryviews); empties the list.
-
-    Returns False, writing nothing, when the transport is already closing:
-    its protocol's connection_lost is then on its way (uvloop schedules it)
-    and will end the exchange; writing now would raise.
-    """
-    if transport.is_closing():
-        parts.clear()
-        return False
-    count = len(parts)
-    if count == 1:
-        transport.write(parts[0])
-    elif count:
-        total = 0
-        for part in parts:
-            total += len(part)
-        if total < JOIN_BELOW:
-            transport.write(b"".join(parts))
-        else:
-            transport.writelines(parts)
-    parts.clear()
-    return True

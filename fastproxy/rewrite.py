@@ -2,12 +2,15 @@
 
 Theory of operation: the parser tags every field with an id (codes.H_*),
 and a table gives the action for each id: keep, drop, or look closer.
-Consecutive kept lines are copied as one memoryview slice of the receive
-buffer, so a common field costs one table lookup; only the fields the proxy
-acts on are read.  Fields named in Connection are looked up by name, only
-when the parser saw such names (codes.F_CONN_OTHER).  The output is
-appended to a list of pieces that the caller sends in one write together
-with the first body bytes (relay.send).
+Consecutive kept lines are copied as one slice of the receive buffer, so a
+common field costs one table lookup; only the fields the proxy acts on are
+read (heads.py reads them without Python objects when compiled).  Fields
+named in Connection are looked up by name, only when the parser saw such
+names (codes.F_CONN_OTHER).  The output goes to the caller's next write
+(outgoing.py), together with the first body bytes.  The fields the proxy
+adds for a client depend on the connection and the Host only, unless the
+request brings forwarding fields of its own: they are built once per
+connection and Host, and kept on its Peer.
 
 Toward the upstream: the request line is rebuilt as HTTP/1.1 with the
 routed target; hop-by-hop fields (Connection, Keep-Alive, Proxy-Connection,
@@ -31,8 +34,18 @@ from __future__ import annotations
 import os
 import re
 
+try:
+    import cython
+except ImportError:  # only building needs Cython: the source runs without it
+    from fastproxy._ext import cython_shadow as cython
+
+from fastproxy import _ext
+from fastproxy.heads import ParsedHead
+from fastproxy.outgoing import Outgoing
 from fastproxy.parser import codes
 from fastproxy.relay import OUT_CHUNK, OUT_PASS
+
+_ext.loaded(__name__, cython.compiled)
 
 KEEP = 0
 DROP = 1
@@ -75,7 +88,8 @@ class Peer:
     ``RequestRewriter.head`` call.
     """
 
-    __slots__ = ("client", "client_b", "for_b", "ip", "ip_b", "proto_b", "request_id", "trusted")
+    __slots__ = ("block", "block_host", "client", "client_b", "for_b", "ip", "ip_b", "proto_b", "request_id",
+                 "trusted")
 
     def __init__(self, ip: str, trusted: bool, proto: bytes = b"http") -> None:
         self.ip = ip
@@ -87,22 +101,18 @@ class Peer:
         self.client = ip
         self.client_b = self.ip_b
         self.request_id: bytes | None = None
+        # The forwarding fields for requests that bring none, and the Host
+        # they were made for.
+        self.block: bytes | None = None
+        self.block_host: bytes | None = None
 
 
-def _value(mv, span) -> bytes:
-    return bytes(mv[span[2]:span[2] + span[3]])
-
-
-def _name(mv, span) -> bytes:
-    return bytes(mv[span[0]:span[0] + span[1]]).lower()
-
-
-def connection_names(mv, ids, spans) -> frozenset:
+def connection_names(head: ParsedHead, buf: bytearray) -> frozenset:
     """The lower-cased field names listed in the Connection fields."""
     names = set()
-    for i in range(len(ids)):
-        if ids[i] == H_CONNECTION:
-            for token in _value(mv, spans[i]).split(b","):
+    for i in range(head.count):
+        if head.field_id(i) == H_CONNECTION:
+            for token in head.value(buf, i).split(b","):
                 token = token.strip().lower()
                 if token:
                     names.add(token)
@@ -114,6 +124,31 @@ def _forwarded_host(host: bytes) -> bytes:
         if byte in _NOT_TCHAR:
             return b'"' + host + b'"'
     return host
+
+
+def _forwarding_lines(peer: Peer, host: bytes | None, xff: bytes | None, fwd: bytes | None, kept_proto: bool,
+                      kept_host: bool) -> bytes:
+    """X-Forwarded-For, -Proto, -Host, Forwarded and X-Real-IP for a request
+    with Host ``host`` (the authority, if any), the incoming X-Forwarded-For
+    and Forwarded chains ``xff`` and ``fwd`` (None when absent), and a
+    trusted peer's X-Forwarded-Proto / -Host kept (``kept_*``)."""
+    proto = peer.proto_b
+    lines = [b"X-Forwarded-For: "]
+    if xff is not None:
+        lines += (xff, b", ")
+    lines += (peer.ip_b, _CRLF)
+    if not kept_proto:
+        lines += (b"X-Forwarded-Proto: ", proto, _CRLF)
+    if host and not kept_host:
+        lines += (b"X-Forwarded-Host: ", host, _CRLF)
+    lines.append(b"Forwarded: ")
+    if fwd is not None:
+        lines += (fwd, b", ")
+    lines += (b"for=", peer.for_b)
+    if host:
+        lines += (b";host=", _forwarded_host(host))
+    lines += (b";proto=", proto, _CRLF, b"X-Real-IP: ", peer.client_b, _CRLF)
+    return b"".join(lines)
 
 
 class RequestRewriter:
@@ -128,24 +163,31 @@ class RequestRewriter:
         self.id_count = 0
 
     def new_request_id(self) -> bytes:
+        """A request id unique in this process: a random prefix and a counter, in hex."""
         self.id_count += 1
-        return b"%s%016x" % (self.id_prefix, self.id_count)
+        if cython.compiled:
+            rid = self._format_id()  # Fast path: the same digits, written in C
+        else:
+            rid = b"%s%016x" % (self.id_prefix, self.id_count)
+        return rid
 
-    def head(self, mv, ids, spans, head_len: int, method: bytes, target: bytes, host: bytes | None,
-             authority: bytes | None, flags: int, upgrade: bool, fallback_host: bytes, peer: Peer,
-             parts: list) -> None:
-        """Appends the head to send upstream to ``parts``.
+    def head(self, head: ParsedHead, buf: bytearray, head_len: int, method: bytes, target: bytes,
+             host: bytes | None, authority: bytes | None, upgrade: bool, fallback_host: bytes, peer: Peer,
+             outgoing: Outgoing) -> None:
+        """Adds the head to send upstream to ``outgoing``.
 
-        ``mv`` is a memoryview of the buffer the parser read, ``ids`` and
-        ``spans`` its header_ids and header_spans, ``head_len`` the head
-        length.  ``host`` is the Host value (None if absent), ``authority``
-        that of an absolute-form target (it then replaces Host), ``target``
-        the target to send.  ``fallback_host`` is the Host sent when the
-        request had none (HTTP/1.0).  Sets peer.client, peer.client_b and
-        peer.request_id.
+        ``head`` holds the parse results of the request head at the start of
+        ``buf``, ``head_len`` bytes long.  ``host`` is the Host value (None
+        if absent), ``authority`` that of an absolute-form target (it then
+        replaces Host), ``target`` the target to send.  ``fallback_host`` is
+        the Host sent when the request had none (HTTP/1.0).  Sets
+        peer.client, peer.client_b and peer.request_id.
         """
-        parts.append(b"%s %s HTTP/1.1\r\n" % (method, target))
-        names = connection_names(mv, ids, spans) if flags & F_CONN_OTHER else None
+        outgoing.add(method)
+        outgoing.add(b" ")
+        outgoing.add(target)
+        outgoing.add(b" HTTP/1.1\r\n")
+        names = connection_names(head, buf) if head.flags & F_CONN_OTHER else None
         actions = REQUEST_ACTIONS
         xff = None
         fwd = None
@@ -153,13 +195,13 @@ class RequestRewriter:
         kept_proto = False
         kept_host = False
         run = -1
-        for i in range(len(ids)):
-            hid = ids[i]
+        for i in range(head.count):
+            hid = head.field_id(i)
             action = actions[hid]
             if action == KEEP:
-                if hid != H_OTHER or names is None or _name(mv, spans[i]) not in names:
+                if hid != H_OTHER or names is None or head.name(buf, i) not in names:
                     if run < 0:
-                        run = spans[i][0]
+                        run = head.line_start(i)
                     continue
             elif action == LOOK:
                 keep = False
@@ -168,33 +210,33 @@ class RequestRewriter:
                 elif hid == H_UPGRADE:
                     keep = upgrade
                 elif hid == H_X_FORWARDED_FOR:
-                    value = _value(mv, spans[i])
+                    value = head.value(buf, i)
                     xff = value if xff is None else xff + b", " + value
                 elif hid == H_FORWARDED:
-                    value = _value(mv, spans[i])
+                    value = head.value(buf, i)
                     fwd = value if fwd is None else fwd + b", " + value
                 elif hid == H_X_FORWARDED_PROTO:
                     keep = kept_proto = peer.trusted
                 elif hid == H_X_FORWARDED_HOST:
                     keep = kept_host = peer.trusted
                 elif hid == H_X_REQUEST_ID and rid is None:
-                    rid = _value(mv, spans[i])
+                    rid = head.value(buf, i)
                 if keep:
                     if run < 0:
-                        run = spans[i][0]
+                        run = head.line_start(i)
                     continue
             # This line goes: send the run of kept lines before it.
             if run >= 0:
-                parts.append(mv[run:spans[i][0]])
+                outgoing.add_slice(buf, run, head.line_start(i))
                 run = -1
         if run >= 0:
-            parts.append(mv[run:head_len - 2])
+            outgoing.add_slice(buf, run, head_len - 2)
         self._forwarding(host, authority, xff, fwd, rid, kept_proto, kept_host, upgrade, fallback_host, peer,
-                         parts)
+                         outgoing)
 
     def _forwarding(self, host, authority, xff, fwd, rid, kept_proto: bool, kept_host: bool, upgrade: bool,
-                    fallback_host: bytes, peer: Peer, parts: list) -> None:
-        """Appends the fields the proxy adds, and the end of the head.
+                    fallback_host: bytes, peer: Peer, outgoing: Outgoing) -> None:
+        """Adds the fields the proxy adds, and the end of the head.
 
         ``xff``, ``fwd`` and ``rid`` are the incoming X-Forwarded-For and
         Forwarded chains and X-Request-ID (None when absent); ``kept_proto``
@@ -203,40 +245,40 @@ class RequestRewriter:
         """
         if authority is not None:
             host = authority
-            parts.append(b"Host: " + authority + _CRLF)
+            outgoing.add(b"Host: ")
+            outgoing.add(authority)
+            outgoing.add(_CRLF)
         elif host is None:
-            parts.append(b"Host: " + fallback_host + _CRLF)
+            outgoing.add(b"Host: ")
+            outgoing.add(fallback_host)
+            outgoing.add(_CRLF)
         if xff is not None and peer.trusted:
             peer.client = self.trusted.client_ip(peer.ip, xff)
             peer.client_b = peer.client.encode("ascii")
         else:
             peer.client = peer.ip
             peer.client_b = peer.ip_b
-        proto = peer.proto_b
-        if xff is None:
-            parts.append(b"X-Forwarded-For: " + peer.ip_b + _CRLF)
+        if xff is None and fwd is None and not kept_proto and not kept_host:
+            # The common case: the same lines for every request of this
+            # connection with this Host.
+            if peer.block is None or host != peer.block_host:
+                peer.block = _forwarding_lines(peer, host, None, None, False, False)
+                peer.block_host = host
+            outgoing.add(peer.block)
         else:
-            parts.append(b"X-Forwarded-For: " + xff + b", " + peer.ip_b + _CRLF)
-        if not kept_proto:
-            parts.append(b"X-Forwarded-Proto: " + proto + _CRLF)
-        if host and not kept_host:
-            parts.append(b"X-Forwarded-Host: " + host + _CRLF)
-        element = b"for=" + peer.for_b
-        if host:
-            element += b";host=" + _forwarded_host(host)
-        element += b";proto=" + proto
-        parts.append(b"Forwarded: " + (element if fwd is None else fwd + b", " + element) + _CRLF)
-        parts.append(b"X-Real-IP: " + peer.client_b + _CRLF)
+            outgoing.add(_forwarding_lines(peer, host, xff, fwd, kept_proto, kept_host))
         if self.request_id:
             if rid is None or not _GOOD_REQUEST_ID(rid):
                 rid = self.new_request_id()
-            parts.append(b"X-Request-ID: " + rid + _CRLF)
+            outgoing.add(b"X-Request-ID: ")
+            outgoing.add(rid)
+            outgoing.add(_CRLF)
             peer.request_id = rid
         else:
             peer.request_id = None
         if upgrade:
-            parts.append(b"Connection: upgrade\r\n")
-        parts.append(_CRLF)
+            outgoing.add(b"Connection: upgrade\r\n")
+        outgoing.add(_CRLF)
 
 
 class ResponseRewriter:
@@ -261,52 +303,55 @@ class ResponseRewriter:
         self.actions = tuple(actions)
         self.hide_names = frozenset(names)
 
-    def head(self, mv, ids, spans, head_len: int, minor: int, status: int, flags: int, keep: bool,
-             client11: bool, out: int, parts: list) -> None:
-        """Appends the head to send to the client to ``parts``.
+    def head(self, head: ParsedHead, buf: bytearray, head_len: int, status: int, keep: bool, client11: bool,
+             out: int, outgoing: Outgoing) -> None:
+        """Adds the head to send to the client to ``outgoing``.
 
-        ``keep``: the client connection stays open after this response;
-        ``client11``: the client speaks HTTP/1.1; ``out``: the relay.OUT_*
-        re-framing of the body.  Interim (1xx) and 101 heads come here too.
+        ``head`` holds the parse results of the response head at the start
+        of ``buf``, ``head_len`` bytes long; ``keep``: the client connection
+        stays open after this response; ``client11``: the client speaks
+        HTTP/1.1; ``out``: the relay.OUT_* re-framing of the body.  Interim
+        (1xx) and 101 heads come here too.
         """
-        line_end = spans[0][0] if ids else head_len - 2
-        if minor == 1:
-            parts.append(mv[0:line_end])
+        count = head.count
+        line_end = head.line_start(0) if count else head_len - 2
+        if head.minor_version == 1:
+            outgoing.add_slice(buf, 0, line_end)
         else:
             # "HTTP/1.0" is 8 bytes; the proxy speaks HTTP/1.1 to its client.
-            parts.append(b"HTTP/1.1")
-            parts.append(mv[8:line_end])
+            outgoing.add(b"HTTP/1.1")
+            outgoing.add_slice(buf, 8, line_end)
         names = None
-        if flags & F_CONN_OTHER:
-            names = connection_names(mv, ids, spans) | self.hide_names
+        if head.flags & F_CONN_OTHER:
+            names = connection_names(head, buf) | self.hide_names
         elif self.hide_names:
             names = self.hide_names
         actions = self.actions
         run = -1
-        for i in range(len(ids)):
-            hid = ids[i]
+        for i in range(count):
+            hid = head.field_id(i)
             action = actions[hid]
             if action == KEEP:
-                if hid != H_OTHER or names is None or _name(mv, spans[i]) not in names:
+                if hid != H_OTHER or names is None or head.name(buf, i) not in names:
                     if run < 0:
-                        run = spans[i][0]
+                        run = head.line_start(i)
                     continue
             elif action == LOOK and ((status == 101) if hid == H_UPGRADE else (out == OUT_PASS and client11)):
                 if run < 0:
-                    run = spans[i][0]
+                    run = head.line_start(i)
                 continue
             if run >= 0:
-                parts.append(mv[run:spans[i][0]])
+                outgoing.add_slice(buf, run, head.line_start(i))
                 run = -1
         if run >= 0:
-            parts.append(mv[run:head_len - 2])
+            outgoing.add_slice(buf, run, head_len - 2)
         if out == OUT_CHUNK:
-            parts.append(b"Transfer-Encoding: chunked\r\n")
+            outgoing.add(b"Transfer-Encoding: chunked\r\n")
         if status == 101:
-            parts.append(b"Connection: upgrade\r\n")
+            outgoing.add(b"Connection: upgrade\r\n")
         elif status >= 200:
             if not keep:
-                parts.append(b"Connection: close\r\n")
+                outgoing.add(b"Connection: close\r\n")
             elif not client11:
-                parts.append(b"Connection: keep-alive\r\n")
-        parts.append(_CRLF)
+                outgoing.add(b"Connection: keep-alive\r\n")
+        outgoing.add(_CRLF)

@@ -21,6 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+try:
+    import cython
+except ImportError:  # only building needs Cython: the source runs without it
+    from fastproxy._ext import cython_shadow as cython
+
+from fastproxy import _ext
+
+_ext.loaded(__name__, cython.compiled)
+
 
 class Route:
     __slots__ = ("host", "index", "prefix", "slash_prefix", "strip", "suffix", "upstream")

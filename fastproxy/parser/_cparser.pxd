@@ -12,6 +12,7 @@ cdef class _Head:
     cdef object _buf
     cdef object _headers
 
+    cpdef reset(self)
     cdef int _check_length(self, Py_ssize_t length, Py_ssize_t available) except -1
     cdef object _span(self, const unsigned char *base, uint32_t off, uint32_t len)
     cdef object _bytes_of(self, fp_span span)

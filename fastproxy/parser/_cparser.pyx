@@ -95,7 +95,7 @@ cdef class _Head:
     def __dealloc__(self):
         free(self.fields)
 
-    def reset(self):
+    cpdef reset(self):
         c.fp_message_init(&self.msg, self.fields)
         self._buf = None
         self._headers = None
@@ -103,7 +103,8 @@ cdef class _Head:
     cdef int _check_length(self, Py_ssize_t length, Py_ssize_t available) except -1:
         if length > available:
             raise ValueError(f"length {length} exceeds the buffer ({available} bytes)")
-        if available > 0xFFFFFFFF and length < 0:
+        # (A C constant: compared with a Python int, every parse made two.)
+        if available > <Py_ssize_t>0xFFFFFFFF and length < 0:
             raise ValueError("buffer larger than 4 GiB")
         return 0
 

@@ -11,11 +11,11 @@ request it carries; between requests it has no owner and sits in its pool.
         HEAD --101--> TUNNEL
         any --failure, or not clean--> CLOSED
 
-In HEAD the response head is parsed; interim 1xx heads are passed to an
-HTTP/1.1 client and parsing goes on.  The final head is rewritten for the
-client (rewrite.py) and leaves with the first body bytes in one write; the
-body then streams through BodyRelay (relay.py), re-framed when the client
-needs it.  The owner is told, in this order of preference, that the response
+In HEAD the response head is parsed (heads.py); interim 1xx heads are
+passed to an HTTP/1.1 client and parsing goes on.  The final head is
+rewritten for the client (rewrite.py) and leaves with the first body bytes
+in one write (outgoing.py); the body then streams through BodyRelay
+(relay.py), re-framed when the client needs it.  The owner is told, in this order of preference, that the response
 started, that it is done (the last thing this object does in that call
 chain: the owner may start its next request on this very connection), or
 that the exchange failed: ``upstream_failed`` before anything reached the
@@ -29,6 +29,9 @@ transport is above its high-water mark, this connection stops reading; a
 receive buffer that the client transport still references after a write is
 replaced, never reused (buffers.py).
 
+Compiled (connection.pxd), this is a cdef class: the event loop sees it
+through UpstreamProtocol, which adds asyncio.BufferedProtocol as a base.
+
 Deadlines (one lazily re-armed timer): connect timeout while CONNECTING;
 read timeout (silence while a response is due) once the request is sent;
 write timeout while the upstream does not take our writes; idle timeout in
@@ -39,18 +42,17 @@ from __future__ import annotations
 
 import asyncio
 
+try:
+    import cython
+except ImportError:  # only building needs Cython: the source runs without it
+    from fastproxy._ext import cython_shadow as cython
+
+from fastproxy import _ext
 from fastproxy.deadline import Deadline
 from fastproxy.errors import HttpParseError
+from fastproxy.heads import ParsedHead
 from fastproxy.parser import codes
-from fastproxy.relay import (
-    BODY_CHUNKED,
-    BODY_UNTIL_CLOSE,
-    OUT_CHUNK,
-    OUT_DECHUNK,
-    OUT_PASS,
-    BodyRelay,
-    send,
-)
+from fastproxy.relay import OUT_CHUNK, OUT_DECHUNK, OUT_PASS, BodyRelay
 
 U_CONNECTING = 0
 U_IDLE = 1
@@ -67,10 +69,18 @@ FAIL_BAD_RESPONSE = 4     # malformed or truncated response head
 FAIL_READ_TIMEOUT = 5
 FAIL_WRITE_TIMEOUT = 6
 
+BODY_CHUNKED = codes.BODY_CHUNKED
+BODY_UNTIL_CLOSE = codes.BODY_UNTIL_CLOSE
 F_HAS_TRANSFER_ENCODING = codes.F_HAS_TRANSFER_ENCODING
+F_KEEP_ALIVE = codes.F_KEEP_ALIVE
+
+_ext.loaded(__name__, cython.compiled)
 
 
-class UpstreamConnection(asyncio.BufferedProtocol):
+class UpstreamConnection:
+    """The state and logic of one upstream connection (a cdef class when
+    compiled); the event loop sees it as an :class:`UpstreamProtocol`."""
+
     __slots__ = (
         "buf",
         "connect_task",
@@ -78,10 +88,9 @@ class UpstreamConnection(asyncio.BufferedProtocol):
         "deadline",
         "end",
         "got_bytes",
+        "head",
         "loop",
         "owner",
-        "parser",
-        "parts",
         "pool",
         "read_paused",
         "relay",
@@ -105,10 +114,9 @@ class UpstreamConnection(asyncio.BufferedProtocol):
         self.buf = None
         self.start: int = 0
         self.end: int = 0
-        self.parser = ctx.response_parser(max_header_bytes=ctx.max_header_bytes,
-                                          max_header_count=ctx.max_header_count)
+        self.head = ParsedHead(ctx.response_parser(max_header_bytes=ctx.max_header_bytes,
+                                                   max_header_count=ctx.max_header_count), True)
         self.relay = BodyRelay(ctx.chunked_decoder(ctx.max_header_bytes, ctx.max_header_count))
-        self.parts: list = []
         self.deadline = Deadline(self.loop, self._on_deadline)
         self.requests: int = 0
         self.got_bytes: bool = False
@@ -169,13 +177,22 @@ class UpstreamConnection(asyncio.BufferedProtocol):
         self.got_bytes = False
         self.sent_all = False
         self.req_flags = req_flags
-        self.parser.reset()
+        self.head.reset()
         self.deadline.clear()
 
     @property
     def reused(self) -> bool:
         """True when an earlier exchange ran on this connection."""
         return self.requests > 1
+
+    def park(self, idle_timeout: float) -> None:
+        """Waits in its pool, idle, for at most ``idle_timeout`` seconds."""
+        self.state = U_IDLE
+        self.deadline.set_in(idle_timeout)
+
+    def usable(self) -> bool:
+        """True for an idle connection that may carry the next exchange."""
+        return self.state == U_IDLE and not self.transport.is_closing()
 
     def request_sent(self) -> None:
         """The owner wrote the whole request: a response is now due."""
@@ -191,7 +208,8 @@ class UpstreamConnection(asyncio.BufferedProtocol):
         elif self.end == len(buf):
             self._make_room()
             buf = self.buf
-        return memoryview(buf)[self.end:]
+        # Fast path: an empty buffer is read into whole, with no view to make.
+        return memoryview(buf)[self.end:] if self.end else buf
 
     def _make_room(self) -> None:
         # Unreachable in normal operation: a head never fills a buffer (the
@@ -221,7 +239,7 @@ class UpstreamConnection(asyncio.BufferedProtocol):
 
     def _head(self) -> None:
         self.got_bytes = True
-        parser = self.parser
+        head = self.head
         owner = self.owner
         while True:
             if self.start > 0:
@@ -230,7 +248,7 @@ class UpstreamConnection(asyncio.BufferedProtocol):
                 self.start = 0
                 self.end = n
             try:
-                head_len = parser.parse(self.buf, self.end, self.req_flags)
+                head_len = head.parse(self.buf, self.end, self.req_flags)
             except HttpParseError as exc:
                 self.ctx.counters.upstream_bad_responses += 1
                 self._fail(FAIL_BAD_RESPONSE, f"{self.pool.address}: {exc.name}")
@@ -239,26 +257,24 @@ class UpstreamConnection(asyncio.BufferedProtocol):
                 if self.sent_all:
                     self.deadline.set_in(self.ctx.upstream_read_timeout)
                 return
-            status = parser.status
+            status = head.status
             if status >= 200 or status == 101:
                 break
             # Interim response: pass it on to an HTTP/1.1 client, then read on.
             if owner.client11:
-                parts = self.parts
-                self.ctx.resp_rewriter.head(memoryview(self.buf), parser.header_ids, parser.header_spans,
-                                            head_len, parser.minor_version, status, parser.flags, True, True,
-                                            OUT_PASS, parts)
-                if not send(owner.transport, parts):
+                out = self.ctx.out
+                self.ctx.resp_rewriter.head(head, self.buf, head_len, status, True, True, OUT_PASS, out)
+                if not out.send(owner.transport):
                     self._client_gone()
                     return
             self.start = head_len
             if owner.transport.get_write_buffer_size():
                 self._replace_buffer()
-            parser.reset()
+            head.reset()
         self._final_head(head_len, status)
 
     def _final_head(self, head_len: int, status: int) -> None:
-        parser = self.parser
+        head = self.head
         owner = self.owner
         buf = self.buf
         if status == 101:
@@ -268,8 +284,8 @@ class UpstreamConnection(asyncio.BufferedProtocol):
                 return
             self._start_tunnel(head_len)
             return
-        framing = parser.framing
-        flags = parser.flags
+        framing = head.framing
+        flags = head.flags
         client11 = owner.client11
         keep = owner.keep_alive and owner.req_done
         out = OUT_PASS
@@ -286,58 +302,58 @@ class UpstreamConnection(asyncio.BufferedProtocol):
             else:
                 keep = False
         owner.keep_alive = keep
-        parts = self.parts
-        self.ctx.resp_rewriter.head(memoryview(buf), parser.header_ids, parser.header_spans, head_len,
-                                    parser.minor_version, status, flags, keep, client11, out, parts)
+        outgoing = self.ctx.out
+        self.ctx.resp_rewriter.head(head, buf, head_len, status, keep, client11, out, outgoing)
         relay = self.relay
-        relay.begin(framing, parser.content_length, out)
+        relay.begin(framing, head.content_length, out)
         self.start = head_len
         if not relay.done and self.end > head_len:
             try:
-                self.start += relay.frame(buf, head_len, self.end, parts)
+                self.start += relay.frame(buf, head_len, self.end, outgoing)
             except HttpParseError as exc:
-                parts.clear()
+                outgoing.clear()
                 self.ctx.counters.upstream_bad_responses += 1
                 self._fail(FAIL_BAD_RESPONSE, f"{self.pool.address}: {exc.name}")
                 return
         owner.response_started(status)
-        if not send(owner.transport, parts):
+        if not outgoing.send(owner.transport):
             self._client_gone()
             return
         if relay.done:
-            self._finished()
+            self._finished(outgoing.lent)
             return
         self.state = U_BODY
         if self.sent_all and not self.read_paused:
             # (The write above may have paused us: silence is then ours.)
             self.deadline.set_in(self.ctx.upstream_read_timeout)
-        self._after_write()
+        self._after_write(outgoing.lent)
 
     def _body(self) -> None:
-        parts = self.parts
+        out = self.ctx.out
         relay = self.relay
         try:
-            self.start += relay.frame(self.buf, self.start, self.end, parts)
+            self.start += relay.frame(self.buf, self.start, self.end, out)
         except HttpParseError as exc:
-            parts.clear()
+            out.clear()
             self.ctx.counters.upstream_bad_responses += 1
             self._abort_exchange(f"malformed response body ({exc.name})")
             return
-        if not send(self.owner.transport, parts):
+        if not out.send(self.owner.transport):
             self._client_gone()
             return
         if relay.done:
-            self._finished()
+            self._finished(out.lent)
             return
         if self.sent_all and not self.read_paused:
             # (The write above may have paused us: silence is then ours.)
             self.deadline.set_in(self.ctx.upstream_read_timeout)
-        self._after_write()
+        self._after_write(out.lent)
 
-    def _after_write(self) -> None:
-        # Fast path: the client transport sent everything at once and keeps
-        # no reference to our buffer, which is reused from its start.
-        if self.owner.transport.get_write_buffer_size():
+    def _after_write(self, lent: bool) -> None:
+        """After a write to the client; ``lent``: it may hold slices of our buffer."""
+        # Fast path: nothing of our buffer was lent, or the client transport
+        # sent everything at once: the buffer is reused from its start.
+        if lent and self.owner.transport.get_write_buffer_size():
             self._replace_buffer()
         elif self.start == self.end:
             self.start = self.end = 0
@@ -351,13 +367,14 @@ class UpstreamConnection(asyncio.BufferedProtocol):
         self.start = 0
         self.end = n
 
-    def _finished(self) -> None:
-        """The response is complete: back to the pool if the exchange was clean."""
+    def _finished(self, lent: bool) -> None:
+        """The response is complete: back to the pool if the exchange was clean.
+        ``lent``: the last write may hold slices of our buffer."""
         owner = self.owner
         self.owner = None
-        clean = (self.parser.keep_alive and self.sent_all and self.start == self.end
+        clean = (self.head.flags & F_KEEP_ALIVE and self.sent_all and self.start == self.end
                  and self.relay.framing != BODY_UNTIL_CLOSE)
-        self._let_go_buffer(owner.transport)
+        self._let_go_buffer(owner.transport, lent)
         if clean:
             if self.read_paused:
                 self.read_paused = False
@@ -367,34 +384,35 @@ class UpstreamConnection(asyncio.BufferedProtocol):
             self.close()
         owner.response_done()
 
-    def _let_go_buffer(self, client_transport) -> None:
+    def _let_go_buffer(self, client_transport, lent: bool = True) -> None:
         """Gives up the receive buffer: back to the shared pool when the client
-        transport surely holds no slice of it, else left to the collector."""
+        transport surely holds no slice of it, else left to the collector.
+        ``lent``: the last write to ``client_transport`` may hold slices of it
+        (the writes before it hold none: _after_write saw to that)."""
         buf = self.buf
         self.buf = None
         self.start = self.end = 0
-        if buf is not None and client_transport is not None and not client_transport.get_write_buffer_size():
+        if (buf is not None and client_transport is not None
+                and not (lent and client_transport.get_write_buffer_size())):
             self.ctx.buffers.release(buf)
 
     # -- tunnel (after 101) ------------------------------------------------
 
     def _start_tunnel(self, head_len: int) -> None:
-        parser = self.parser
         owner = self.owner
-        parts = self.parts
-        self.ctx.resp_rewriter.head(memoryview(self.buf), parser.header_ids, parser.header_spans, head_len,
-                                    parser.minor_version, 101, parser.flags, False, True, OUT_PASS, parts)
+        out = self.ctx.out
+        self.ctx.resp_rewriter.head(self.head, self.buf, head_len, 101, False, True, OUT_PASS, out)
         if self.end > head_len:
-            parts.append(memoryview(self.buf)[head_len:self.end])
+            out.add_slice(self.buf, head_len, self.end)
         self.start = self.end
         owner.response_started(101)
-        if not send(owner.transport, parts):
+        if not out.send(owner.transport):
             self._client_gone()
             return
         self.state = U_TUNNEL
         self.sent_all = True
         self.deadline.set_in(self.ctx.upstream_read_timeout)
-        self._after_write()
+        self._after_write(out.lent)
         owner.tunnel_started()
 
     def _tunnel(self) -> None:
@@ -405,7 +423,7 @@ class UpstreamConnection(asyncio.BufferedProtocol):
             return
         owner.transport.write(memoryview(self.buf)[self.start:self.end])
         self.start = self.end
-        self._after_write()
+        self._after_write(True)
 
     def touch(self) -> None:
         """Tunnel traffic from the client also counts as activity."""
@@ -543,9 +561,9 @@ class UpstreamConnection(asyncio.BufferedProtocol):
                 owner.upstream_failed(self, FAIL_CLOSED, f"{self.pool.address}: closed without a response")
         elif state == U_BODY:
             if self.relay.framing == BODY_UNTIL_CLOSE and exc is None:
-                parts = self.parts
-                self.relay.finish(parts)
-                send(owner.transport, parts)
+                out = self.ctx.out
+                self.relay.finish(out)
+                out.send(owner.transport)
                 owner.response_done()
             else:
                 self.ctx.counters.upstream_aborts += 1
@@ -553,3 +571,11 @@ class UpstreamConnection(asyncio.BufferedProtocol):
                                        f"upstream connection lost inside the body: {exc}")
         elif state == U_TUNNEL:
             owner.tunnel_closed(exc)
+
+
+class UpstreamProtocol(UpstreamConnection, asyncio.BufferedProtocol):
+    """What the event loop sees: a BufferedProtocol.  uvloop only looks for
+    the methods, the stdlib loop checks the class, and a compiled (cdef)
+    class cannot have a Python base: this thin subclass gives it one."""
+
+    __slots__ = ()

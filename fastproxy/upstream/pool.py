@@ -9,7 +9,15 @@ room and the connection has requests left (max_requests).
 
 from __future__ import annotations
 
-from fastproxy.upstream.connection import U_IDLE, UpstreamConnection
+try:
+    import cython
+except ImportError:  # only building needs Cython: the source runs without it
+    from fastproxy._ext import cython_shadow as cython
+
+from fastproxy import _ext
+from fastproxy.upstream.connection import UpstreamConnection, UpstreamProtocol
+
+_ext.loaded(__name__, cython.compiled)
 
 
 class Pool:
@@ -45,14 +53,14 @@ class Pool:
         idle = self.idle
         while idle:
             conn = idle.pop()
-            if conn.state == U_IDLE and not conn.transport.is_closing():
+            if conn.usable():
                 self.ctx.counters.upstream_reuses += 1
                 return conn
         return None
 
     def connect(self, owner) -> UpstreamConnection:
         """A new connection, connecting for ``owner`` (see UpstreamConnection.connect)."""
-        conn = UpstreamConnection(self)
+        conn = UpstreamProtocol(self)
         conn.connect(owner)
         return conn
 
@@ -62,17 +70,15 @@ class Pool:
                 or (self.max_requests and conn.requests >= self.max_requests)):
             conn.close()
             return
-        conn.state = U_IDLE
-        conn.deadline.set_in(self.idle_timeout)
+        conn.park(self.idle_timeout)
         self.idle.append(conn)
 
     def forget(self, conn: UpstreamConnection) -> None:
         """Drops a closing connection from the idle stack, if it is there."""
-        if conn.state == U_IDLE or conn in self.idle:
-            try:
-                self.idle.remove(conn)
-            except ValueError:
-                pass
+        try:
+            self.idle.remove(conn)
+        except ValueError:
+            pass
 
     def close(self) -> None:
         self.closing = True

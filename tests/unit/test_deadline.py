@@ -38,7 +38,7 @@ class _Handle:
 def test_later_deadlines_reuse_the_armed_handle():
     loop = _Loop()
     fired = []
-    d = Deadline(loop, lambda: fired.append(loop.now))
+    d = Deadline(loop, lambda: fired.append(loop.now), clock=loop.time)
     d.set(10)
     for t in range(1, 6):
         d.set(10 + t)  # a busy connection pushing its deadline: no new handle
@@ -52,7 +52,7 @@ def test_later_deadlines_reuse_the_armed_handle():
 def test_earlier_deadline_re_arms():
     loop = _Loop()
     fired = []
-    d = Deadline(loop, lambda: fired.append(loop.now))
+    d = Deadline(loop, lambda: fired.append(loop.now), clock=loop.time)
     d.set(60)
     d.set(5)
     assert loop.handles[0].cancelled
@@ -63,7 +63,7 @@ def test_earlier_deadline_re_arms():
 def test_clear_and_cancel():
     loop = _Loop()
     fired = []
-    d = Deadline(loop, lambda: fired.append(loop.now))
+    d = Deadline(loop, lambda: fired.append(loop.now), clock=loop.time)
     d.set(5)
     d.clear()
     loop.run_until(5)
@@ -72,3 +72,11 @@ def test_clear_and_cancel():
     d.cancel()
     loop.run_until(8)
     assert fired == [] and d.handle is None
+
+
+def test_the_default_clock_is_the_monotonic_one():
+    import time
+
+    d = Deadline(_Loop(), lambda: None)
+    before = time.monotonic()
+    assert before <= d.now() <= time.monotonic()

@@ -3,23 +3,15 @@
 import pytest
 
 from fastproxy.errors import HttpParseError
-from fastproxy.relay import (
-    BODY_CHUNKED,
-    BODY_LENGTH,
-    BODY_NONE,
-    BODY_UNTIL_CLOSE,
-    OUT_CHUNK,
-    OUT_DECHUNK,
-    OUT_PASS,
-    BodyRelay,
-    send,
-)
+from fastproxy.outgoing import Outgoing
+from fastproxy.parser.codes import BODY_CHUNKED, BODY_LENGTH, BODY_NONE, BODY_UNTIL_CLOSE
+from fastproxy.relay import OUT_CHUNK, OUT_DECHUNK, OUT_PASS, BodyRelay
 
 
 def _frame(relay, data: bytes, start: int = 0):
-    parts = []
-    n = relay.frame(bytearray(data), start, len(data), parts)
-    return n, b"".join(bytes(p) for p in parts)
+    out = Outgoing()
+    n = relay.frame(bytearray(data), start, len(data), out)
+    return n, out.take()
 
 
 def test_length_counts_down_across_reads(parser_impl):
@@ -65,36 +57,6 @@ def test_until_close_is_chunked_for_http11(parser_impl):
     relay = BodyRelay(parser_impl.ChunkedDecoder())
     relay.begin(BODY_UNTIL_CLOSE, 0, OUT_CHUNK)
     assert _frame(relay, b"hello") == (5, b"5\r\nhello\r\n")
-    parts = []
-    relay.finish(parts)
-    assert parts == [b"0\r\n\r\n"] and relay.done
-
-
-class _Transport:
-    def __init__(self, closing=False):
-        self.closing = closing
-        self.writes = []
-
-    def is_closing(self):
-        return self.closing
-
-    def write(self, data):
-        self.writes.append(("write", bytes(data)))
-
-    def writelines(self, parts):
-        self.writes.append(("writelines", [bytes(p) for p in parts]))
-
-
-def test_send_joins_small_pieces_and_vectors_large_ones():
-    t = _Transport()
-    parts = [b"head", memoryview(b"body")]
-    assert send(t, parts) and parts == []
-    big = b"x" * 100000
-    send(t, [b"head", memoryview(big)])
-    assert t.writes == [("write", b"headbody"), ("writelines", [b"head", big])]
-
-
-def test_send_to_a_closing_transport_writes_nothing():
-    t = _Transport(closing=True)
-    parts = [b"x"]
-    assert not send(t, parts) and parts == [] and t.writes == []
+    out = Outgoing()
+    relay.finish(out)
+    assert out.take() == b"0\r\n\r\n" and relay.done

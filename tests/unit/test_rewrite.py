@@ -1,23 +1,27 @@
 """Head rewriting, against each parser implementation."""
 
+import re
+
 from fastproxy.clientip import TrustedProxies
+from fastproxy.heads import ParsedHead
+from fastproxy.outgoing import Outgoing
 from fastproxy.relay import OUT_CHUNK, OUT_DECHUNK, OUT_PASS
 from fastproxy.rewrite import Peer, RequestRewriter, ResponseRewriter
 
 
 def _request(parser_impl, raw: bytes, target=None, peer=None, trusted=(), request_id=True, authority=None,
-             fallback=b"up:1"):
+             fallback=b"up:1", rw=None):
     p = parser_impl.RequestParser()
+    head = ParsedHead(p)
     buf = bytearray(raw)
-    n = p.parse(buf)
+    n = head.parse(buf, len(buf))
     assert n > 0
     peer = peer or Peer("192.0.2.7", False)
-    parts = []
-    rw = RequestRewriter(TrustedProxies(trusted), request_id=request_id)
+    out = Outgoing()
+    rw = rw or RequestRewriter(TrustedProxies(trusted), request_id=request_id)
     host = p.get(b"host")
-    rw.head(memoryview(buf), p.header_ids, p.header_spans, n, p.method, target or p.target, host, authority,
-            p.flags, p.upgrade, fallback, peer, parts)
-    return b"".join(parts), peer
+    rw.head(head, buf, n, p.method, target or p.target, host, authority, p.upgrade, fallback, peer, out)
+    return out.take(), peer
 
 
 def test_request_head_in_full(parser_impl):
@@ -76,18 +80,33 @@ def test_absolute_form_authority_replaces_host(parser_impl):
 
 def test_generated_request_ids_differ(parser_impl):
     rw = RequestRewriter(TrustedProxies(()))
-    assert rw.new_request_id() != rw.new_request_id()
+    first, second = rw.new_request_id(), rw.new_request_id()
+    assert re.fullmatch(rb"[0-9a-f]{32}", first) and first != second
+    assert first[:16] == second[:16] and int(second[16:], 16) == int(first[16:], 16) + 1
+
+
+def test_forwarding_fields_are_reused_per_host_only_when_the_request_brings_none(parser_impl):
+    peer = Peer("192.0.2.7", False)
+    rw = RequestRewriter(TrustedProxies(()), request_id=False)
+    a1, _ = _request(parser_impl, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", peer=peer, rw=rw)
+    a2, _ = _request(parser_impl, b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n", peer=peer, rw=rw)
+    with_xff, _ = _request(parser_impl, b"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 10.1.1.1\r\n\r\n",
+                           peer=peer, rw=rw)
+    b1, _ = _request(parser_impl, b"GET / HTTP/1.1\r\nHost: b\r\n\r\n", peer=peer, rw=rw)
+    a3, _ = _request(parser_impl, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", peer=peer, rw=rw)
+    assert a1 == a3 and a2 == a1.replace(b"GET / ", b"GET /x ")
+    assert b"X-Forwarded-For: 10.1.1.1, 192.0.2.7\r\n" in with_xff
+    assert b1 == a1.replace(b"Host: a", b"Host: b").replace(b"host=a", b"host=b")
 
 
 def _response(parser_impl, raw: bytes, keep=True, client11=True, out=OUT_PASS, hide=("Server", "X-Powered-By"),
               req_flags=0):
-    p = parser_impl.ResponseParser()
+    head = ParsedHead(parser_impl.ResponseParser(), True)
     buf = bytearray(raw)
-    n = p.parse(buf, -1, req_flags)
-    parts = []
-    ResponseRewriter(hide).head(memoryview(buf), p.header_ids, p.header_spans, n, p.minor_version, p.status,
-                                p.flags, keep, client11, out, parts)
-    return b"".join(parts)
+    n = head.parse(buf, len(buf), req_flags)
+    outgoing = Outgoing()
+    ResponseRewriter(hide).head(head, buf, n, head.status, keep, client11, out, outgoing)
+    return outgoing.take()
 
 
 def test_response_hides_and_strips(parser_impl):
@@ -126,3 +145,14 @@ def test_interim_and_101_heads(parser_impl):
     out = _response(parser_impl, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                                  b"Connection: Upgrade\r\n\r\n", keep=False)
     assert out == b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n"
+
+
+def test_the_request_line_is_rebuilt(parser_impl):
+    out, _ = _request(parser_impl, b"\r\nGET /a HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert out.startswith(b"GET /a HTTP/1.1\r\nHost: h\r\n")  # the empty line before it is not
+    out, _ = _request(parser_impl, b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert out.startswith(b"OPTIONS * HTTP/1.1\r\nHost: h\r\n")
+    out, _ = _request(parser_impl, b"GET /a HTTP/1.0\r\nHost: h\r\n\r\n")
+    assert out.startswith(b"GET /a HTTP/1.1\r\nHost: h\r\n")
+    out, _ = _request(parser_impl, b"GET /api/a HTTP/1.1\r\nHost: h\r\n\r\n", target=b"/a")
+    assert out.startswith(b"GET /a HTTP/1.1\r\nHost: h\r\n")

@@ -1,0 +1,83 @@
+# Typing for the compiled form of downstream.py (Cython pure-Python mode).
+from fastproxy.context cimport ProxyContext
+from fastproxy.deadline cimport Deadline
+from fastproxy.heads cimport ParsedHead
+from fastproxy.relay cimport BodyRelay
+from fastproxy.rewrite cimport Peer
+from fastproxy.upstream.connection cimport UpstreamConnection
+from fastproxy.upstream.pool cimport Pool
+
+cdef int S_IDLE, S_CONNECT, S_BODY, S_WAIT, S_TUNNEL, S_LINGER, S_CLOSED
+cdef int R_UPSTREAM, R_CONNECT, R_FULL
+cdef double LINGER_TOTAL, LINGER_QUIET
+cdef int BODY_LENGTH, OUT_PASS
+cdef int FAIL_BAD_RESPONSE, FAIL_CLOSED, FAIL_CONNECT, FAIL_CONNECT_TIMEOUT, FAIL_READ_TIMEOUT
+cdef int FAIL_WRITE_TIMEOUT
+cdef int H_HOST
+cdef unsigned int F_KEEP_ALIVE, F_UPGRADE, REQ_HEAD
+cdef frozenset IDEMPOTENT
+cdef Py_ssize_t REPLAY_BELOW
+cdef dict _FAILURES
+
+
+cdef class Downstream:
+    cdef readonly int blocked
+    cdef bytearray buf
+    cdef readonly bint client11
+    cdef bint client_eof
+    cdef ProxyContext ctx
+    cdef readonly Deadline deadline
+    cdef Py_ssize_t end
+    cdef ParsedHead head
+    cdef bint head_request
+    cdef double head_since
+    cdef bytes host_seen
+    cdef bytes host_seen_key
+    cdef readonly bint keep_alive
+    cdef double linger_until
+    cdef object loop
+    cdef bytes method
+    cdef readonly Peer peer
+    cdef bytes pending
+    cdef Pool pool
+    cdef BodyRelay relay
+    cdef bytes replay
+    cdef readonly bint req_done
+    cdef bint resp_started
+    cdef bint retried
+    cdef readonly Py_ssize_t served
+    cdef Py_ssize_t start
+    cdef int state
+    cdef bytes target
+    cdef readonly object transport
+    cdef readonly bint upgrade
+    cdef UpstreamConnection upstream
+    cdef bint write_paused
+
+    cdef _make_room(self)
+    cdef _read_head(self)
+    cdef _request(self, Py_ssize_t head_len)
+    cdef _route(self, Py_ssize_t head_len, bytes host)
+    cdef _dispatch(self, Py_ssize_t head_len, Pool pool)
+    cdef _send_head(self, UpstreamConnection conn)
+    cdef _after_write(self, object transport, bint lent)
+    cdef _replace_buffer(self)
+    cdef _read_body(self)
+    cdef _body_failed(self, int status, str message, str detail=*)
+    cdef upstream_ready(self, UpstreamConnection conn)
+    cdef upstream_failed(self, UpstreamConnection conn, int kind, str detail)
+    cdef upstream_aborted(self, str detail)
+    cdef response_started(self, int status)
+    cdef response_done(self)
+    cdef upstream_full(self)
+    cdef upstream_drained(self)
+    cdef tunnel_started(self)
+    cdef _tunnel(self)
+    cdef tunnel_closed(self, object exc)
+    cdef _block(self, int reason)
+    cdef _unblock(self, int reason)
+    cdef _reject(self, int status, str message, str detail=*)
+    cdef _close(self)
+    cdef _linger(self)
+    cdef _abort(self)
+    cdef _let_go_buffer(self)

@@ -1,0 +1,53 @@
+# Typing for the compiled form of outgoing.py (Cython pure-Python mode), and
+# its C buffer: small pieces are copied into ``buffer`` (a bytearray used as
+# raw memory, so Python frees it), its first ``used`` bytes being gathered.
+cimport cython
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from libc.string cimport memcpy
+
+cdef Py_ssize_t _LARGE
+
+
+@cython.final
+cdef class Outgoing:
+    cdef readonly list pieces
+    cdef readonly Py_ssize_t size
+    cdef bint by_ref
+    cdef readonly bint lent
+    cdef list small
+    cdef bytearray buffer
+    cdef Py_ssize_t used
+
+    cpdef add(self, bytes data)
+    cpdef add_slice(self, bytearray buf, Py_ssize_t start, Py_ssize_t end)
+    cdef _seal(self)
+    cpdef clear(self)
+    cpdef bytes take(self)
+    cpdef bint send(self, object transport) except -1
+
+    cdef inline _init_buffer(self):
+        self.buffer = bytearray(4096)
+        self.used = 0
+
+    cdef inline int _copy(self, object source, Py_ssize_t start, Py_ssize_t n) except -1:
+        # source: bytes or bytearray (its type is checked by the caller's signature).
+        cdef const char *src
+        cdef Py_ssize_t room = PyByteArray_GET_SIZE(self.buffer)
+        if self.used + n > room:
+            while room < self.used + n:
+                room *= 2
+            PyByteArray_Resize(self.buffer, room)
+        if type(source) is bytes:
+            src = <const char *>(<bytes>source)
+        else:
+            src = PyByteArray_AS_STRING(source)
+        memcpy(PyByteArray_AS_STRING(self.buffer) + self.used, src + start, n)
+        self.used += n
+        return 0
+
+    cdef inline bytes _small_bytes(self):
+        return PyBytes_FromStringAndSize(PyByteArray_AS_STRING(self.buffer), self.used)
+
+
+cpdef bint send_bytes(object transport, bytes data) except -1

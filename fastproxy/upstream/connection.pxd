@@ -1,0 +1,58 @@
+# Typing for the compiled form of connection.py (Cython pure-Python mode).
+from fastproxy.context cimport ProxyContext
+from fastproxy.deadline cimport Deadline
+from fastproxy.downstream cimport Downstream
+from fastproxy.heads cimport ParsedHead
+from fastproxy.relay cimport BodyRelay
+from fastproxy.upstream.pool cimport Pool
+
+cdef int U_CONNECTING, U_IDLE, U_HEAD, U_BODY, U_TUNNEL, U_CLOSED
+cdef int BODY_CHUNKED, BODY_UNTIL_CLOSE
+cdef int OUT_CHUNK, OUT_DECHUNK, OUT_PASS
+cdef unsigned int F_HAS_TRANSFER_ENCODING, F_KEEP_ALIVE
+
+
+cdef class UpstreamConnection:
+    cdef bytearray buf
+    cdef object connect_task
+    cdef ProxyContext ctx
+    cdef readonly Deadline deadline
+    cdef Py_ssize_t end
+    cdef bint got_bytes
+    cdef ParsedHead head
+    cdef object loop
+    cdef Downstream owner
+    cdef readonly Pool pool
+    cdef readonly bint read_paused
+    cdef BodyRelay relay
+    cdef unsigned int req_flags
+    cdef readonly Py_ssize_t requests
+    cdef bint sent_all
+    cdef Py_ssize_t start
+    cdef int state
+    cdef readonly object transport
+    cdef readonly bint write_paused
+
+    cpdef connect(self, Downstream owner)
+    cdef park(self, double idle_timeout)
+    cdef bint usable(self)
+    cdef begin(self, Downstream owner, unsigned int req_flags)
+    cdef request_sent(self)
+    cdef _make_room(self)
+    cdef _head(self)
+    cdef _final_head(self, Py_ssize_t head_len, int status)
+    cdef _body(self)
+    cdef _after_write(self, bint lent)
+    cdef _replace_buffer(self)
+    cdef _finished(self, bint lent)
+    cdef _let_go_buffer(self, object client_transport, bint lent=*)
+    cdef _start_tunnel(self, Py_ssize_t head_len)
+    cdef _tunnel(self)
+    cdef touch(self)
+    cdef pause_reading(self)
+    cdef resume_reading(self)
+    cdef _client_gone(self)
+    cdef _fail(self, int kind, str detail)
+    cdef _abort_exchange(self, str detail)
+    cdef abort(self)
+    cpdef close(self)
