@@ -1,4 +1,4 @@
-"""The ``fastproxy`` command: version, check, run, demo, bench.
+"""The ``fastproxy`` command: version, check, run, reload, demo, bench.
 
 Exit codes: 0 success; 1 the environment failed (an unreadable file, a
 missing component); 2 a usage or configuration error.  Heavy modules (the
@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import os
 import platform
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -77,8 +79,21 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         help="log line format (default: the file's, else text)",
     )
+    run.add_argument("--pid-file", metavar="FILE", help="write the supervisor's pid here (for fastproxy reload)")
     # The handler gets its own parser, to report usage errors argparse cannot express.
     run.set_defaults(handler=functools.partial(_cmd_run, run))
+
+    reload = commands.add_parser(
+        "reload",
+        help="make a running proxy reload its configuration",
+        description="Send SIGHUP to the proxy whose pid file is given (fastproxy run --pid-file): it "
+        "re-reads its configuration file and, if it is valid, moves to it without dropping a "
+        "request; if not, it logs every problem and keeps the configuration it has.",
+    )
+    reload.add_argument("--pid-file", required=True, metavar="FILE", help="the pid file of fastproxy run")
+    reload.add_argument("-c", "--config", metavar="FILE",
+                        help="check this file first, and signal nothing if it has problems")
+    reload.set_defaults(handler=_cmd_reload)
 
     demo = commands.add_parser("demo", help="start a proxy with origins and load, and show the figures")
     demo.add_argument("--duration", type=_positive_seconds, default=None, metavar="SECONDS")
@@ -110,9 +125,12 @@ def _positive_seconds(text: str) -> float:
 
 
 def version_info() -> dict:
-    """What ``fastproxy version`` reports; raises ImportError if the parser cannot load."""
+    """What ``fastproxy version`` reports; raises ImportError if the parser or
+    a data-path module cannot load (or is not compiled when that is required)."""
     import fastproxy.parser
     from fastproxy import _ext
+
+    _ext.import_hot_modules()
 
     return {
         "version": fastproxy.__version__,
@@ -133,7 +151,7 @@ def _cmd_version(args: argparse.Namespace) -> int:
         info = version_info()
     except ImportError as exc:
         print(head)
-        print(f"fastproxy: the parser failed to import: {exc}", file=sys.stderr)
+        print(f"fastproxy: the parser or the data path failed to import: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     if args.json:
         import orjson
@@ -147,9 +165,16 @@ def _cmd_version(args: argparse.Namespace) -> int:
 
 
 def _describe_extensions(info: dict) -> str:
+    from fastproxy import _ext
+
     by_impl: dict[str, list[str]] = {}
     for component, impl in sorted(info["extensions"].items()):
         by_impl.setdefault(impl, []).append(component)
+    # The data-path modules go by one name when they all load the same way.
+    hot = sorted(name.removeprefix("fastproxy.") for name in _ext.HOT_MODULES)
+    for impl, components in by_impl.items():
+        if set(hot) <= set(components):
+            by_impl[impl] = [c for c in components if c not in hot] + ["data path"]
     parts = []
     if "c" in by_impl:
         parts.append(f"c ({', '.join(by_impl['c'])})")
@@ -221,12 +246,46 @@ def _cmd_run(run_parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
     except ImportError as exc:
         print(f"fastproxy run: the server is not available: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    if args.pid_file:
+        serve = functools.partial(serve, pid_file=args.pid_file)
     try:
         return _result_code(_call(serve, config))
     except ConfigError as exc:
         # what only the data path can judge (e.g. a balancer it cannot run yet)
         _report(args.config or "command line", exc)
         return EXIT_USAGE
+
+
+# -- reload ------------------------------------------------------------------
+
+
+def _cmd_reload(args: argparse.Namespace) -> int:
+    if args.config:
+        config, code = _load(args.config)
+        if config is None:
+            print("fastproxy reload: not reloading: fix the problems above first", file=sys.stderr)
+            return code
+    try:
+        with open(args.pid_file, encoding="ascii") as file:
+            text = file.read().strip()
+    except OSError as exc:
+        print(f"{args.pid_file}: cannot read: {exc.strerror or exc} (is fastproxy running with --pid-file?)",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    if not text.isdigit() or int(text) <= 1:
+        print(f"{args.pid_file}: {text[:40]!r} is not a process id", file=sys.stderr)
+        return EXIT_FAILURE
+    pid = int(text)
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        print(f"{args.pid_file}: no process {pid} (a stale pid file?)", file=sys.stderr)
+        return EXIT_FAILURE
+    except PermissionError:
+        print(f"{args.pid_file}: not allowed to signal process {pid}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"fastproxy reload: signalled process {pid}; its log tells how the reload went")
+    return EXIT_OK
 
 
 # -- demo --------------------------------------------------------------------

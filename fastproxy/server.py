@@ -1,11 +1,17 @@
-"""Starting and stopping the proxy: listeners, the event loop, signals, logging.
+"""Starting and stopping the proxy: listeners, draining, logging.
 
-``start(config)`` binds every listener on the running loop and returns a
-:class:`Proxy`; ``serve(config)`` runs one process on uvloop until SIGINT or
+``start(config)`` binds every listener on the running loop (or serves the
+sockets it is given) and returns a :class:`Proxy`; ``Proxy.drain`` is the
+graceful stop, ``Proxy.close`` the immediate one.  ``serve(config)`` runs
+the supervisor and its workers (supervisor.py, worker.py) until SIGINT or
 SIGTERM.  Everything here runs once per process or per connection; the
 per-request work is in the data path, one stage per module:
 
-    accept          server.py             listeners, loop, signals, logging
+    processes       supervisor.py         workers, signals, reloads
+                    listeners.py          the listening sockets the workers share
+                    worker.py             one worker process: its loop and signals
+    accept          server.py             listeners, draining, logging
+                    tls.py                TLS contexts: listeners (SNI), upstreams
     parse, state    downstream.py         one client connection (parser: fastproxy.parser)
     route           route.py              host / path prefix, first match wins
     balance         balance.py            smooth weighted round-robin
@@ -14,27 +20,34 @@ per-request work is in the data path, one stage per module:
     rewrite         rewrite.py            request and response heads
     bodies          relay.py              framing, re-framing, one write per piece
     answer          respond.py            the proxy's own error answers and log lines
-and their helpers: context.py (typed settings), clientip.py (trusted
-proxies), deadline.py (timers), buffers.py (receive buffers), counters.py.
+and their helpers: context.py (typed settings), heads.py (parse results),
+outgoing.py (the next write), clientip.py (trusted proxies), deadline.py
+(timers), buffers.py (receive buffers), counters.py.  The data-path modules
+are compiled by Cython from these same sources (setup.py, fastproxy/_ext.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import socket
 import sys
 import time
 from types import ModuleType
 
 from fastproxy.context import ProxyContext
-from fastproxy.downstream import Downstream
+from fastproxy.downstream import DownstreamProtocol
+from fastproxy.errors import ConfigError
+from fastproxy.tls import listener_tls
 
 log = logging.getLogger("fastproxy.server")
 
 # How long close() waits for connections to finish closing.
 CLOSE_WAIT = 5.0
+# How often a TLS listener's certificate files are checked for changes.
+TLS_CHECK_INTERVAL = 5.0
+# While draining, how often connections that became idle are looked for.
+DRAIN_SWEEP = 0.05
 
 
 class _Factory:
@@ -45,34 +58,137 @@ class _Factory:
     def __init__(self, ctx: ProxyContext) -> None:
         self.ctx = ctx
 
-    def __call__(self) -> Downstream:
-        return Downstream(self.ctx)
+    def __call__(self) -> DownstreamProtocol:
+        return DownstreamProtocol(self.ctx)
+
+
+class _TlsFactory(_Factory):
+    """The factory of a TLS listener.  It also remembers the connections in
+    their handshake, which the data path sees only once it is done
+    (connection_made), so that a drain waits for them too."""
+
+    __slots__ = ("handshaking", "limit", "timeout")
+
+    def __init__(self, ctx: ProxyContext, timeout: float) -> None:
+        super().__init__(ctx)
+        self.timeout = timeout
+        self.handshaking: dict = {}
+        self.limit = 64
+
+    def __call__(self) -> DownstreamProtocol:
+        protocol = DownstreamProtocol(self.ctx)
+        if len(self.handshaking) >= self.limit:
+            # Amortised: the limit doubles past what a sweep leaves.
+            self.limit = max(64, 2 * self.sweep())
+        self.handshaking[protocol] = self.ctx.loop.time()
+        return protocol
+
+    def sweep(self) -> int:
+        """Forgets the connections done with their handshake (they have a
+        transport) or past its timeout; the number still in one."""
+        expired = self.ctx.loop.time() - self.timeout
+        self.handshaking = {p: t for p, t in self.handshaking.items() if p.transport is None and t > expired}
+        return len(self.handshaking)
 
 
 class Proxy:
-    """A running proxy: its bound ``addresses``, ``counters``, and ``close``."""
+    """A running proxy: its bound ``addresses``, ``counters``, ``drain`` and ``close``.
 
-    def __init__(self, ctx: ProxyContext, servers: list, addresses: list[tuple[str, int]]) -> None:
+    ``tls`` lists each listener's fastproxy.tls.ServerTLS (None for plain
+    ones); while there is one, a task re-reads changed certificate files
+    every TLS_CHECK_INTERVAL seconds.
+    """
+
+    def __init__(self, ctx: ProxyContext, servers: list, addresses: list[tuple[str, int]],
+                 tls: list | None = None, tls_factories: list | None = None) -> None:
         self.ctx = ctx
         self.servers = servers
         self.addresses = addresses
         self.counters = ctx.counters
+        self.tls = tls or []
+        self._tls_factories = tls_factories or []
         self._closed = False
+        self._watcher = None
+        if any(self.tls):
+            self._watcher = ctx.loop.create_task(self._watch_tls())
+
+    def refresh_tls(self) -> int:
+        """Re-reads changed certificate files now; the number of certificates replaced."""
+        return sum(server_tls.refresh() for server_tls in self.tls if server_tls is not None)
+
+    async def _watch_tls(self) -> None:
+        while True:
+            await asyncio.sleep(TLS_CHECK_INTERVAL)
+            try:
+                self.refresh_tls()
+            except Exception:  # a bug, not a bad file (refresh logs those): keep watching
+                log.exception("certificate check failed")
 
     def open_connections(self) -> tuple[int, int]:
         """(client connections, upstream connections) currently open."""
         return len(self.ctx.clients), len(self.ctx.upstreams)
 
+    async def drain(self, timeout: float) -> bool:
+        """Graceful stop: stops accepting, lets the requests in flight finish
+        for up to ``timeout`` seconds, then closes what is left (see close).
+
+        From now on every response says ``Connection: close`` and its
+        connection closes after it; kept-alive connections waiting for their
+        next request close at once.  A connection not answered yet is left
+        to send its first request, which it may well have sent already
+        (answered, it closes); so is a connection still in its TLS
+        handshake.  An upgraded connection (a tunnel) is in flight until it
+        ends.  True when everything finished in time.
+        """
+        if self._closed:
+            return True
+        ctx = self.ctx
+        loop = ctx.loop
+        ctx.closing = True
+        for server in self.servers:
+            server.close()
+        for pool in ctx.pools:
+            pool.close()  # idle upstream connections go; busy ones after their exchange
+        deadline = loop.time() + timeout
+        while True:
+            # Swept again and again: a first answer makes a connection one to close.
+            for client in list(ctx.clients):
+                if client.served:
+                    client.drain()  # waiting: closes now; busy: after its response
+            handshakes = sum(factory.sweep() for factory in self._tls_factories)
+            if not ctx.clients and not ctx.upstreams and not handshakes:
+                finished = True
+                break
+            left = deadline - loop.time()
+            if left <= 0:
+                finished = False
+                log.warning("drain: %d client connections still busy after %gs; closing them",
+                            len(ctx.clients), timeout)
+                break
+            ctx.closed_waiter = loop.create_future()
+            try:
+                await asyncio.wait_for(ctx.closed_waiter, min(left, DRAIN_SWEEP))
+            except asyncio.TimeoutError:  # (not the builtin on Python 3.10)
+                pass
+        await self.close()
+        return finished
+
     async def close(self) -> None:
         """Stops accepting, closes every connection and waits until they are gone.
 
-        Idle client connections are closed, busy ones are cut (graceful
-        draining is the multi-worker issue's job); idle upstream connections
-        are closed.
+        Idle client connections are closed, busy ones are cut (``drain`` is
+        the graceful stop); idle upstream connections are closed.
         """
         if self._closed:
             return
         self._closed = True
+        if self._watcher is not None:
+            self._watcher.cancel()
+            try:
+                await self._watcher
+            except asyncio.CancelledError:
+                pass
+            self._watcher = None
         ctx = self.ctx
         ctx.closing = True
         for server in self.servers:
@@ -95,33 +211,80 @@ class Proxy:
             await server.wait_closed()
 
 
-async def start(config, parser: ModuleType | None = None) -> Proxy:
+async def start(config, parser: ModuleType | None = None, *, sockets: list | None = None,
+                tls: list | None = None) -> Proxy:
     """Binds every listener of ``config`` on the running loop and starts serving.
 
     ``parser`` is the parser implementation module (tests pass each one in
     turn); by default the one fastproxy.parser chose.  Port 0 binds a free
     port: ``Proxy.addresses`` lists the (host, port) pairs actually bound.
+    ``sockets``: for each listener, listening sockets to serve instead of
+    binding (a worker's share of the supervisor's).  ``tls``: for each
+    listener, its ServerTLS or None (default: made from ``config``).
+    Raises ConfigError for what only the data path can judge, or a
+    certificate that does not load.
     """
     if parser is None:
         from fastproxy import parser
     loop = asyncio.get_running_loop()
+    if tls is None:
+        tls = listener_tls(config)
     ctx = ProxyContext.from_config(config, loop, parser)
-    factory = _Factory(ctx)
+    _check_upstream_tls(config, ctx)
+    plain = _Factory(ctx)
+    tls_factories = []
     servers = []
     addresses = []
     try:
-        for listener in config.listeners:
-            server = await loop.create_server(factory, listener.host, listener.port, reuse_address=True,
-                                              backlog=1024)
-            servers.append(server)
-            for sock in server.sockets:
-                if sock.family in (socket.AF_INET, socket.AF_INET6):
-                    addresses.append(tuple(sock.getsockname()[:2]))
+        for index, listener in enumerate(config.listeners):
+            options = {"backlog": 1024}
+            factory = plain
+            if tls[index] is not None:
+                # A handshake is part of the request head's time budget (slowloris).
+                handshake = config.server.timeouts.client_header
+                options.update(ssl=tls[index].context, ssl_handshake_timeout=handshake)
+                factory = _TlsFactory(ctx, handshake)
+                tls_factories.append(factory)
+            if sockets is None:
+                made = [await loop.create_server(factory, listener.host, listener.port, reuse_address=True,
+                                                 **options)]
+            else:
+                made = [await loop.create_server(factory, sock=sock, **options) for sock in sockets[index]]
+            for server in made:
+                servers.append(server)
+                for sock in server.sockets:
+                    if sock.family in (socket.AF_INET, socket.AF_INET6):
+                        addresses.append(tuple(sock.getsockname()[:2]))
     except BaseException:
         for server in servers:
             server.close()
         raise
-    return Proxy(ctx, servers, addresses)
+    return Proxy(ctx, servers, addresses, tls, tls_factories)
+
+
+def check_config(config, parser: ModuleType | None = None) -> None:
+    """Raises ConfigError if the data path cannot run ``config`` (what the
+    config's own checks cannot judge); builds the data path's settings
+    without a loop, binds nothing."""
+    if parser is None:
+        from fastproxy import parser
+    _check_upstream_tls(config, ProxyContext.from_config(config, None, parser))
+
+
+def _check_upstream_tls(config, ctx: ProxyContext) -> None:
+    # Refusing beats sending plain HTTP to an https:// server: every https
+    # server's pool must carry a TLS context.  ctx.pools follows the
+    # config's order, upstream by upstream.
+    servers = [(upstream, index, server) for upstream in config.upstreams
+               for index, server in enumerate(upstream.servers)]
+    problems = [
+        (f"upstream.{upstream.name}.servers[{index}]",
+         f'"{server.url}": TLS to upstreams is not wired into the data path yet')
+        for (upstream, index, server), pool in zip(servers, ctx.pools)
+        if server.scheme == "https" and getattr(pool, "ssl", None) is None
+    ]
+    if problems:
+        raise ConfigError(problems)
 
 
 class _JsonFormatter(logging.Formatter):
@@ -133,6 +296,7 @@ class _JsonFormatter(logging.Formatter):
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,
             "message": record.getMessage(),
         }
         if record.exc_info:
@@ -141,45 +305,30 @@ class _JsonFormatter(logging.Formatter):
 
 
 def configure_logging(log_format: str = "text", level: int = logging.INFO) -> None:
-    """Sends fastproxy's log lines to stderr, as text or one JSON object per line."""
+    """Sends fastproxy's log lines to stderr, as text or one JSON object per
+    line; each names its process (the supervisor and workers share stderr)."""
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"))
     root = logging.getLogger("fastproxy")
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
 
 
-async def _serve(config) -> int:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        proxy = await start(config)
-    except OSError as exc:
-        log.error("cannot listen: %s", exc)
-        return 1
-    for host, port in proxy.addresses:
-        log.info("listening on %s", f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
-    await stop.wait()
-    log.info("stopping")
-    await proxy.close()
-    return 0
-
-
-def serve(config, log_format: str | None = None) -> int:
-    """Runs the proxy in this process on uvloop until SIGINT or SIGTERM; the exit code.
+def serve(config, log_format: str | None = None, *, pid_file: str | None = None) -> int:
+    """Runs the proxy: a supervisor and config.server.workers worker
+    processes, until SIGINT or SIGTERM; the exit code.
 
     ``log_format`` ("text" or "json") overrides config.log.format.
+    ``pid_file``: where to write the supervisor's pid (``fastproxy reload``
+    reads it).  SIGHUP reloads the config from config.source when that is
+    a file (see supervisor.py).  Raises ConfigError if the data path cannot
+    run ``config`` or a certificate does not load.
     """
+    from fastproxy.supervisor import Supervisor
+
     configure_logging(log_format or config.log.format)
-    try:
-        import uvloop
-    except ImportError:
-        log.warning("uvloop is not installed; using the slower default asyncio loop")
-        return asyncio.run(_serve(config))
-    return uvloop.run(_serve(config))
+    return Supervisor(config, pid_file=pid_file).run()

@@ -12,6 +12,7 @@ Files:
     ``reader.py``    typed getters over one table, unknown-key detection
     ``units.py``     durations ("1m30s") and sizes ("16KiB")
     ``addresses.py`` "host:port", host names, CIDR blocks
+    ``tls.py``       the TLS tables of listeners and upstreams
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ except ModuleNotFoundError:  # Python 3.10: the same parser, as a package
     import tomli as tomllib  # type: ignore[no-redef]
 
 from fastproxy.config.schema import (
+    Certificate,
     Config,
     Headers,
     Limits,
     Listener,
+    ListenerTLS,
     LogConfig,
     Pool,
     Route,
@@ -36,16 +39,19 @@ from fastproxy.config.schema import (
     ServerConfig,
     Timeouts,
     Upstream,
+    UpstreamTLS,
 )
 from fastproxy.config.validate import parse_config
 from fastproxy.errors import ConfigError
 
 __all__ = [
+    "Certificate",
     "Config",
     "ConfigError",
     "Headers",
     "Limits",
     "Listener",
+    "ListenerTLS",
     "LogConfig",
     "Pool",
     "Route",
@@ -53,6 +59,7 @@ __all__ = [
     "ServerConfig",
     "Timeouts",
     "Upstream",
+    "UpstreamTLS",
     "load_config",
     "parse_config",
     "parse_toml",

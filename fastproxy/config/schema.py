@@ -31,10 +31,13 @@ __all__ = [
     "LOG_FORMATS",
     "MAX_RING_POINTS",
     "MAX_TABLE_SIZE",
+    "TLS_VERSIONS",
+    "Certificate",
     "Config",
     "Headers",
     "Limits",
     "Listener",
+    "ListenerTLS",
     "LogConfig",
     "Pool",
     "Route",
@@ -42,6 +45,7 @@ __all__ = [
     "ServerConfig",
     "Timeouts",
     "Upstream",
+    "UpstreamTLS",
 ]
 
 KIB = 1024
@@ -73,6 +77,8 @@ MAX_RING_POINTS = 1 << 21
 DEFAULT_TABLE_SIZE = 65537
 MAX_TABLE_SIZE = 1048573  # the largest prime below 2^20 (a 4 MiB table)
 LOG_FORMATS = ("text", "json")
+# TLS 1.0 and 1.1 are deprecated (RFC 8996): not even on request.
+TLS_VERSIONS = ("1.2", "1.3")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -125,11 +131,34 @@ class ServerConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Certificate:
+    """A certificate chain file and its private key file (absolute paths)."""
+
+    cert: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerTLS:
+    """TLS on a listener.  The first certificate is the default (no SNI, or
+    an SNI name no certificate lists); the others are chosen by the names in
+    their own subjectAltName.  ``client_ca`` set: clients must present a
+    certificate it signed (mTLS).  Paths are absolute; the files are read
+    when the proxy starts or reloads, not when the config is checked."""
+
+    certificates: tuple[Certificate, ...]
+    min_version: str = "1.2"
+    client_ca: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Listener:
-    """A bound address; port 0 (a kernel-chosen port) appears only in tests."""
+    """A bound address; port 0 (a kernel-chosen port) appears only in tests.
+    ``tls`` None: plain HTTP."""
 
     host: str
     port: int
+    tls: ListenerTLS | None = None
 
     @property
     def address(self) -> str:
@@ -148,13 +177,36 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class Server:
+    """One upstream server; ``scheme`` "https" (written "https://host:port")
+    means TLS to it, with its upstream's ``tls`` settings."""
+
     host: str
     port: int
     weight: int = 1
+    scheme: str = "http"
 
     @property
     def address(self) -> str:
         return format_host_port(self.host, self.port)
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.address}"
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamTLS:
+    """How to talk TLS to an upstream's https:// servers.  ``verify`` is on
+    unless explicitly turned off: the server's certificate must chain to
+    ``ca_file`` (None: the system's trust store) and name ``server_name``
+    (None: the server's host), which is also sent as SNI.  ``cert`` and
+    ``key``: a client certificate, for upstreams that require one."""
+
+    ca_file: str | None = None
+    verify: bool = True
+    server_name: str | None = None
+    cert: str | None = None
+    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +235,9 @@ class Upstream:
     bounded_load: float | None = None
     virtual_nodes: int | None = None
     table_size: int | None = None
+    # Set (the defaults, unless [upstream.NAME.tls] says otherwise) when a
+    # server is https://; None when every server is plain http.
+    tls: UpstreamTLS | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ unless the whole document is clean.
 
 from __future__ import annotations
 
+import os
 import re
 
 from fastproxy.config import _text
@@ -31,6 +32,7 @@ from fastproxy.config.schema import (
     Timeouts,
     Upstream,
 )
+from fastproxy.config.tls import read_listener_tls, read_upstream_tls, split_scheme
 from fastproxy.config.units import format_size
 from fastproxy.errors import ConfigError
 
@@ -47,16 +49,20 @@ def parse_config(data: dict, source: str = "<dict>") -> Config:
 
     Raises ConfigError listing every problem found, each with its key path.
     ``source`` names where ``data`` came from; it is kept in Config.source.
+    Relative file names (certificates, keys) are taken from the directory
+    of ``source``, or the current one when it does not name a file.
     """
     if not isinstance(data, dict):
         raise ConfigError([("", f"expected a table at the top level, got {_text.kind(data)}")])
     problems = Problems()
     root = Section(data, "", problems)
+    # abspath first: "<dict>" and "command line" then mean the current directory.
+    base = os.path.dirname(os.path.abspath(source))
     server = _server(root.table("server"))
-    listeners = _listeners(root)
+    listeners = _listeners(root, base)
     upstream_names = _upstream_names(data.get("upstream"))
     routes = _routes(root, upstream_names)
-    upstreams = _upstreams(root)
+    upstreams = _upstreams(root, base)
     log = _log(root.table("log"))
     root.finish()
     if problems:
@@ -208,13 +214,14 @@ def _header_name(sec: Section, path: str, item: object) -> str | None:
 # -- [[listener]] ------------------------------------------------------------
 
 
-def _listeners(root: Section) -> tuple[Listener, ...]:
+def _listeners(root: Section, base: str) -> tuple[Listener, ...]:
     items = _array_of_tables(root, "listener", 'bind = "127.0.0.1:8080"')
     listeners = []
     bound: dict[tuple[str, int], int] = {}
     for index, item in enumerate(items):
         sec = Section(item, f"listener[{index}]", root.problems)
         bind = sec.string("bind", None)
+        tls = read_listener_tls(sec, base)
         sec.finish()
         if bind is None:
             if sec.data.get("bind", MISSING) is MISSING:
@@ -230,7 +237,7 @@ def _listeners(root: Section) -> tuple[Listener, ...]:
             sec.problem("bind", f"{_text.show(bind)} is already bound by listener[{bound[host, port]}]")
             continue
         bound[host, port] = index
-        listeners.append(Listener(host=host, port=port))
+        listeners.append(Listener(host=host, port=port, tls=tls))
     return tuple(listeners)
 
 
@@ -321,7 +328,7 @@ def _upstream_names(value: object) -> list[str]:
     return [str(name) for name in value] if isinstance(value, dict) else []
 
 
-def _upstreams(root: Section) -> tuple[Upstream, ...]:
+def _upstreams(root: Section, base: str) -> tuple[Upstream, ...]:
     sec = root.table("upstream")
     upstreams = []
     for name, value in sec.data.items():
@@ -334,11 +341,11 @@ def _upstreams(root: Section) -> tuple[Upstream, ...]:
         if not isinstance(value, dict):
             sec.problem(name, f"expected a table ([{path}]), got {_text.got(value)}")
             continue
-        upstreams.append(_upstream(Section(value, path, sec.problems), name))
+        upstreams.append(_upstream(Section(value, path, sec.problems), name, base))
     return tuple(upstreams)
 
 
-def _upstream(sec: Section, name: str) -> Upstream:
+def _upstream(sec: Section, name: str, base: str) -> Upstream:
     servers = sec.raw("servers")
     if servers is MISSING or servers == []:
         sec.problem("servers", 'at least one server is required (e.g. servers = ["127.0.0.1:9001"])')
@@ -349,6 +356,8 @@ def _upstream(sec: Section, name: str) -> Upstream:
     else:
         servers = _servers(sec, servers)
     balancing = read_balancing(sec, servers)
+    has_https = None if servers is None else any(s.scheme == "https" for s in servers)
+    tls = read_upstream_tls(sec, base, has_https)
     upstream = Upstream(
         name=name,
         servers=servers,
@@ -359,6 +368,7 @@ def _upstream(sec: Section, name: str) -> Upstream:
         bounded_load=balancing.bounded_load,
         virtual_nodes=balancing.virtual_nodes,
         table_size=balancing.table_size,
+        tls=tls,
     )
     sec.finish()
     return upstream
@@ -404,13 +414,14 @@ def _server_entry(sec: Section, path: str, item: object) -> Server | None:
         )
         return None
     try:
-        host, port = parse_host_port(address)
+        scheme, host_port = split_scheme(address)
+        host, port = parse_host_port(host_port)
     except ValueError as exc:
         sec.problems.add(address_path, str(exc))
         return None
     if weight is None:  # already reported; the address was still worth checking
         return None
-    return Server(host=host, port=port, weight=weight)
+    return Server(host=host, port=port, weight=weight, scheme=scheme)
 
 
 def _pool(sec: Section) -> Pool:

@@ -72,8 +72,14 @@ def test_version_text(capsys):
     assert lines[0] == (
         f"fastproxy {fastproxy.__version__} ({platform.python_implementation()} {platform.python_version()})"
     )
-    if _ext.ACTIVE["parser"] == "c":
+    data_path = {_ext.ACTIVE[name.removeprefix("fastproxy.")] for name in _ext.HOT_MODULES}
+    if _ext.ACTIVE["parser"] == "c" and data_path == {"c"}:
+        # (Other components, such as the balancers, may be listed too.)
+        assert lines[1].startswith("extensions: c (") and lines[1].endswith(", data path)")
+        assert "parser" in lines[1]
+    elif _ext.ACTIVE["parser"] == "c":
         assert lines[1].startswith("extensions: c (") and "parser" in lines[1]
+        assert lines[1].endswith("python (data path: extension not available)")
     elif _ext.NO_EXTENSIONS:
         assert lines[1] == "extensions: python (FASTPROXY_NO_EXTENSIONS=1)"
     else:
@@ -89,6 +95,7 @@ def test_version_json(capsys):
     assert info["version"] == fastproxy.__version__
     assert info["python_version"] == platform.python_version()
     assert info["extensions"]["parser"] in ("c", "python")
+    assert {name.removeprefix("fastproxy.") for name in _ext.HOT_MODULES} <= set(info["extensions"])
     assert info["no_extensions"] is _ext.NO_EXTENSIONS
     assert info["scan_level"] in ("avx2", "sse4.2", "scalar", "python")
 
@@ -98,7 +105,7 @@ def test_version_reports_a_parser_that_cannot_import(monkeypatch, capsys):
     assert main(["version"]) == 1
     out, err = capsys.readouterr()
     assert out.startswith(f"fastproxy {fastproxy.__version__} (")
-    assert "fastproxy: the parser failed to import:" in err
+    assert "fastproxy: the parser or the data path failed to import:" in err
 
 
 # -- check -------------------------------------------------------------------

@@ -84,7 +84,7 @@ def test_minimal_file_gets_every_default(tmp_path):
 
 def test_bundled_example_is_valid_and_uses_every_key():
     config = load_config(EXAMPLE)
-    assert [listener.address for listener in config.listeners] == ["127.0.0.1:8080", "[::1]:8080"]
+    assert [listener.address for listener in config.listeners] == ["127.0.0.1:8080", "[::1]:8443"]
     assert config.server.headers.trusted_proxies == (
         ipaddress.ip_network("10.0.0.0/8"),
         ipaddress.ip_network("::1/128"),
