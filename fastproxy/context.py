@@ -23,6 +23,7 @@ from fastproxy.errors import ConfigError
 from fastproxy.outgoing import Outgoing
 from fastproxy.rewrite import RequestRewriter, ResponseRewriter
 from fastproxy.route import Router
+from fastproxy.tls import upstream_context, upstream_server_name
 from fastproxy.upstream.pool import Pool
 
 _ext.loaded(__name__, cython.compiled)
@@ -119,9 +120,11 @@ class ProxyContext:
                     f'"{upstream.balance}" is not wired into the data path yet '
                     f'(available to run: {", ".join(WIRED_BALANCERS)})',
                 )])
+            tls = upstream_context(upstream)  # None without https:// servers; ConfigError
             pools = [
                 Pool(ctx, s.host, s.port, upstream.pool.max_idle, upstream.pool.idle_timeout,
-                     upstream.pool.max_requests)
+                     upstream.pool.max_requests, tls if s.scheme == "https" else None,
+                     upstream_server_name(upstream, s))
                 for s in upstream.servers
             ]
             ctx.pools.extend(pools)

@@ -209,7 +209,9 @@ class Downstream:
         ctx = self.ctx
         ip = _peer_ip(transport)
         trusted = bool(ctx.trusted) and ctx.trusted.trusts(parse_ip(ip))
-        self.peer = Peer(ip, trusted)
+        # A TLS transport has an SSL context: its requests go upstream as https.
+        tls = transport.get_extra_info("sslcontext") is not None
+        self.peer = Peer(ip, trusted, b"https" if tls else b"http")
         ctx.clients.add(self)
         ctx.counters.connections_accepted += 1
         ctx.counters.connections_active += 1

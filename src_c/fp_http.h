@@ -109,9 +109,11 @@
  *   RFC 3986 characters only: ALPHA DIGIT - . _ ~ : / ? [ ] @ ! $ & ' ( ) *
  *   + , ; = %  (so no '#', no '"' '<' '>' '\' '^' '`' '{' '|' '}', no
  *   control, space or non-ASCII byte), else FP_E_BAD_TARGET.  Its form must
- *   fit the method: origin-form ("/" ...), absolute-form (scheme "://" ...,
- *   scheme = ALPHA *(ALPHA / DIGIT / "+" / "-" / ".")), authority-form (only
- *   and always for CONNECT: host ":" port, no "/"), asterisk-form ("*", only
+ *   fit the method: origin-form ("/" ...), absolute-form (scheme "://" and a
+ *   non-empty authority before the first "/" or "?", scheme = ALPHA *(ALPHA
+ *   / DIGIT / "+" / "-" / ".")), authority-form (only and always for
+ *   CONNECT: a non-empty host without "/", "?" or "@", ":", and a port of 1
+ *   to 5 digits at most 65535, after the last ":"), asterisk-form ("*", only
  *   for OPTIONS); else FP_E_BAD_TARGET.
  * - Host: an HTTP/1.1 request without exactly one Host field, or a Host
  *   value with bytes outside  ALPHA DIGIT - . _ ~ ! $ & ' ( ) * + , ; = % :

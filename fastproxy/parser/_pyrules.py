@@ -50,10 +50,12 @@ HTTP_VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
 TARGET_RUN_END = re.compile(rb"[ \r]")
 
 # absolute-form: scheme "://" ...; scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
-ABSOLUTE_FORM = re.compile(rb"[A-Za-z][A-Za-z0-9+\-.]*://")
+# and a non-empty authority (the bytes up to the first "/" or "?")
+ABSOLUTE_FORM = re.compile(rb"[A-Za-z][A-Za-z0-9+\-.]*://[^/?]")
 # authority-form = uri-host ":" port; the host takes Host-value bytes and the
-# port is the run after the last ":" (so "[::1]:443" works).
-AUTHORITY_FORM = re.compile(rb"[A-Za-z0-9\-._~!$&'()*+,;=%:\[\]]+:[0-9]+")
+# port is the run after the last ":" (so "[::1]:443" works), 1 to 5 digits
+# and at most 65535.
+AUTHORITY_FORM = re.compile(rb"[A-Za-z0-9\-._~!$&'()*+,;=%:\[\]]+:([0-9]{1,5})")
 
 # status-line = HTTP-version SP status-code [ SP reason-phrase ] CRLF
 # (RFC 9112 4; the optional SP + reason is our tolerance, see fp_http.h)
@@ -130,7 +132,8 @@ def target_form_error(method: bytes, target: bytes) -> int:
     method, else 0: authority-form only and always for CONNECT, "*" only for
     OPTIONS, else origin-form or absolute-form."""
     if method == b"CONNECT":
-        return 0 if AUTHORITY_FORM.fullmatch(target) else codes.E_BAD_TARGET
+        found = AUTHORITY_FORM.fullmatch(target)
+        return 0 if found and int(found.group(1)) <= 65535 else codes.E_BAD_TARGET
     if target[0] == 47:  # "/"
         return 0
     if target == b"*":

@@ -140,7 +140,13 @@ class UpstreamConnection:
         ctx.counters.upstream_connects += 1
         self.deadline.set_in(ctx.upstream_connect_timeout)
         pool = self.pool
-        task = self.loop.create_task(self.loop.create_connection(self.protocol_factory, pool.host, pool.port))
+        if pool.ssl is None:
+            coro = self.loop.create_connection(self.protocol_factory, pool.host, pool.port)
+        else:
+            # The connect deadline covers the handshake too.
+            coro = self.loop.create_connection(self.protocol_factory, pool.host, pool.port, ssl=pool.ssl,
+                                               server_hostname=pool.server_hostname)
+        task = self.loop.create_task(coro)
         self.connect_task = task
         task.add_done_callback(self._connected)
 

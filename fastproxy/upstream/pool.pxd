@@ -17,6 +17,8 @@ cdef class Pool:
     cdef readonly Py_ssize_t max_idle
     cdef readonly Py_ssize_t max_requests
     cdef readonly object port
+    cdef readonly str server_hostname
+    cdef readonly object ssl
 
     @cython.locals(idle=list, conn=UpstreamConnection)
     cpdef UpstreamConnection acquire(self)

@@ -32,10 +32,12 @@ class Pool:
         "max_idle",
         "max_requests",
         "port",
+        "server_hostname",
+        "ssl",
     )
 
     def __init__(self, ctx, host: str, port: int, max_idle: int = 32, idle_timeout: float = 60.0,
-                 max_requests: int = 1000) -> None:
+                 max_requests: int = 1000, ssl=None, server_hostname: str | None = None) -> None:
         self.ctx = ctx
         self.host = host
         self.port = port
@@ -47,6 +49,9 @@ class Pool:
         self.idle_timeout = idle_timeout
         self.max_requests = max_requests
         self.closing = False
+        # TLS to the server (an ssl.SSLContext) and the name it must show; None: plain.
+        self.ssl = ssl
+        self.server_hostname = server_hostname
 
     def acquire(self) -> UpstreamConnection | None:
         """An idle connection, or None: then call ``connect``."""

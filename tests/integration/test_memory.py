@@ -51,13 +51,20 @@ class ProxyProcess:
             stderr=subprocess.PIPE, text=True, env=env)
         self.lines: list[str] = []
         self.port = None
+        # The supervisor binds and forks; the worker is the process that
+        # serves, so its memory is what these tests measure.
+        self.worker_pid = None
         for line in self.proc.stderr:
             self.lines.append(line)
             found = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
             if found:
                 self.port = int(found.group(1))
+            found = re.search(r"pid (\d+)\) serving", line)
+            if found:
+                self.worker_pid = int(found.group(1))
+            if self.port and self.worker_pid:
                 break
-        assert self.port, "".join(self.lines)
+        assert self.port and self.worker_pid, "".join(self.lines)
         self.reader = threading.Thread(target=self._drain, daemon=True)
         self.reader.start()
 
@@ -67,7 +74,7 @@ class ProxyProcess:
 
     @property
     def pid(self) -> int:
-        return self.proc.pid
+        return self.worker_pid
 
     def reset_peak(self) -> int:
         Path(f"/proc/{self.pid}/clear_refs").write_text("5")

@@ -216,9 +216,6 @@ def test_a_plain_http_client_on_a_tls_port_is_closed(tls_proxy, pki):
         assert client.request("GET", "/echo", host="site.example").status == 200
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="needs the data-path hook: Peer(..., proto=b'https') for TLS connections "
-                          "(remove this marker when it lands)")
 def test_requests_over_tls_say_https_upstream(tls_proxy, pki, origin):
     proxy = tls_proxy([pki.issue("site", "site.example")])
     with connect(proxy, pki.client_context(), "site.example") as client:

@@ -10,17 +10,10 @@ import ssl
 import pytest
 
 from fastproxy.config import parse_config
-from fastproxy.errors import ConfigError
 from fastproxy.server import check_config
 from tests.integration.conftest import ProxyThread
 from tests.integration.tls_origin import TlsOrigin
 from tests.integration.tlsfiles import Pki
-
-# The data path refuses https:// servers until it opens TLS connections to
-# them (server._check_upstream_tls): until then these tests fail with that
-# ConfigError, and strictly so.  Remove the marker when the hook lands.
-pytestmark = pytest.mark.xfail(strict=True, raises=ConfigError,
-                               reason="needs the data-path hook: Pool(ssl=..., server_hostname=...)")
 
 
 @pytest.fixture
