@@ -6,8 +6,10 @@ attributes and chosen at run time, so a wheel built for baseline x86-64 still
 uses AVX2 where the CPU has it.
 """
 
+import ast
 import glob
 import os
+from pathlib import Path
 
 from setuptools import Extension, setup
 
@@ -17,23 +19,19 @@ C_SOURCES = sorted(set(glob.glob(os.path.join("src_c", "*.c"))) - set(HASH_SOURC
 CFLAGS = ["-O3", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"]
 
 # The data path: plain Python modules that Cython compiles in place, each
-# typed by the .pxd beside it (pure-Python mode); fastproxy/_ext.py lists the
-# same ones, to import their sources under FASTPROXY_NO_EXTENSIONS.
-HOT_MODULES = [
-    "fastproxy.balance",
-    "fastproxy.buffers",
-    "fastproxy.context",
-    "fastproxy.counters",
-    "fastproxy.deadline",
-    "fastproxy.downstream",
-    "fastproxy.heads",
-    "fastproxy.outgoing",
-    "fastproxy.relay",
-    "fastproxy.rewrite",
-    "fastproxy.route",
-    "fastproxy.upstream.connection",
-    "fastproxy.upstream.pool",
-]
+# typed by the .pxd beside it (pure-Python mode).  The list lives in
+# fastproxy/_ext.py, which also imports their sources under
+# FASTPROXY_NO_EXTENSIONS; read without importing the package (a build must
+# not need its dependencies).
+def _hot_modules():
+    tree = ast.parse(Path("fastproxy/_ext.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "HOT_MODULES" for t in node.targets):
+            return list(ast.literal_eval(node.value))
+    raise RuntimeError("fastproxy/_ext.py has no HOT_MODULES")
+
+
+HOT_MODULES = _hot_modules()
 # These keep Python's semantics (bounds and negative indexes checked, Python
 # division), since the same source also runs uncompiled; a hot spot that
 # needs less says so in its .pxd.  The .pxd gives the C types, not the

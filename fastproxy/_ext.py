@@ -38,7 +38,7 @@ REQUIRE_EXTENSIONS = _flag("FASTPROXY_REQUIRE_EXTENSIONS")
 ACTIVE: dict[str, str] = {}
 
 # The data-path modules compiled in place from their own sources (setup.py
-# builds the same list).
+# reads this list).
 HOT_MODULES = (
     "fastproxy.balance",
     "fastproxy.buffers",
