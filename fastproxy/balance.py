@@ -1,10 +1,21 @@
-"""Choosing a server of an upstream group: smooth weighted round-robin.
+"""The balance stage of the data path: which server of an upstream takes a request.
 
-Each pick adds every server's weight to its running score, takes the server
-with the highest score and subtracts the total weight from it, which
-interleaves heavier servers instead of sending them bursts (weights 5,1,1
-give a a b a c a a).  With equal weights this is plain rotation, done
-without the arithmetic.  The other balancers come in their own issue.
+An upstream is one ``Group``: its connection pools, in the order of its
+servers, and the balancer its config names (fastproxy/balancers: every
+policy), built once per process.  Per request the data path calls::
+
+    i = group.pick(head, buf, target, peer)   # -1: every server is down (503)
+    group.acquire(i)                          # the exchange with pools[i] begins
+    ...
+    group.release(i, latency)                 # it ended; latency < 0 if it failed
+
+Only the hash policies look at the request: the key (client address after
+trusted proxies, a header, a cookie, the URI or a query argument) is pulled
+out of the parsed head for them alone, so round robin and the other
+policies cost one C call per pick.
+
+Compiled (balance.pxd) and with the balancers' extension, pick, acquire and
+release call the balancer's cdef methods; otherwise its Python methods.
 """
 
 from __future__ import annotations
@@ -17,34 +28,102 @@ except ImportError:  # only building needs Cython: the source runs without it
     from fastproxy._ext import cython_shadow as cython
 
 from fastproxy import _ext
+from fastproxy.balancers import cookie_value, query_value
+from fastproxy.balancers._args import KEY_CLIENT_IP, KEY_COOKIE, KEY_HEADER, KEY_QUERY, KEY_URI
+from fastproxy.parser import codes
 
 _ext.loaded(__name__, cython.compiled)
 
+H_X_FORWARDED_FOR = codes.H_X_FORWARDED_FOR
+# key_kind of a group whose policy does not hash.
+KEY_NONE = -1
 
-class RoundRobin:
-    __slots__ = ("equal", "next", "scores", "servers", "total", "weights")
 
-    def __init__(self, servers: Sequence, weights: Sequence[int]) -> None:
-        if not servers or len(servers) != len(weights):
-            raise ValueError("a balancer needs one weight per server and at least one server")
-        self.servers = tuple(servers)
-        self.weights = tuple(int(w) for w in weights)
-        self.scores = [0] * len(self.servers)
-        self.total = sum(self.weights)
-        self.next = 0
-        self.equal = len(set(self.weights)) == 1
+class Group:
+    """One upstream: its pools and its balancer.
 
-    def pick(self):
-        """The next server."""
-        if self.equal:
-            i = self.next
-            self.next = (i + 1) % len(self.servers)
-            return self.servers[i]
-        scores = self.scores
-        best = 0
-        for i in range(len(scores)):
-            scores[i] += self.weights[i]
-            if scores[i] > scores[best]:
-                best = i
-        scores[best] -= self.total
-        return self.servers[best]
+    ``balancer`` is a fastproxy.balancers balancer over the servers of
+    ``pools`` (same order); ``extractor`` its KeyExtractor (None unless the
+    policy hashes); ``trusted`` the TrustedProxies that say which client
+    address ip_hash and ``hash_key = "client_ip"`` see.
+    """
+
+    __slots__ = ("balancer", "c", "key_kind", "key_name", "name", "pools", "trusted")
+
+    def __init__(self, name: str, pools: Sequence, balancer, extractor, trusted) -> None:
+        if not pools or len(pools) != balancer.size:
+            raise ValueError("a group needs one pool per server of its balancer")
+        self.name = name
+        self.pools = tuple(pools)
+        self.balancer = balancer
+        self.trusted = trusted
+        self.key_kind: int = KEY_NONE if extractor is None else extractor.kind
+        self.key_name: bytes = b"" if extractor is None else extractor.name
+        self.c = None
+        if cython.compiled:
+            self._bind_c(balancer)  # Fast path: the balancer is a C type
+
+    def pick(self, head, buf: bytearray, target: bytes, peer) -> int:
+        """The index of the server for this request, or -1 when none is up.
+
+        ``head``/``buf``: the parsed request head (heads.ParsedHead) and its
+        buffer; ``target`` the request target as received; ``peer`` the
+        rewrite.Peer of the client connection.
+        """
+        if self.key_kind == KEY_NONE:
+            if cython.compiled and self.c is not None:
+                return self._pick_c()
+            return self.balancer.pick()
+        key = self.key(head, buf, target, peer)
+        if cython.compiled and self.c is not None:
+            return self._pick_key_c(key)
+        return self.balancer.pick(key)
+
+    def key(self, head, buf: bytearray, target: bytes, peer) -> bytes | None:
+        """The hash key of this request (None: it has none, spread by rotation)."""
+        kind = self.key_kind
+        if kind == KEY_CLIENT_IP:
+            return self._client_ip(head, buf, peer)
+        if kind == KEY_URI:
+            return target
+        if kind == KEY_QUERY:
+            return query_value(target, self.key_name)
+        if kind == KEY_HEADER:
+            for i in range(head.count):
+                if head.name(buf, i) == self.key_name:
+                    return head.value(buf, i)
+            return None
+        if kind == KEY_COOKIE:
+            for i in range(head.count):
+                if head.name(buf, i) == b"cookie":
+                    found = cookie_value(head.value(buf, i), self.key_name)
+                    if found is not None:
+                        return found
+        return None
+
+    def _client_ip(self, head, buf: bytearray, peer) -> bytes:
+        """The client address as the rewriter will name it (X-Real-IP)."""
+        if not peer.trusted:
+            return peer.ip_b
+        xff = None
+        for i in range(head.count):
+            if head.field_id(i) == H_X_FORWARDED_FOR:
+                value = head.value(buf, i)
+                xff = value if xff is None else xff + b", " + value
+        if xff is None:
+            return peer.ip_b
+        return self.trusted.client_ip(peer.ip, xff).encode("ascii")
+
+    def acquire(self, i: int) -> None:
+        """The exchange with server ``i`` begins (``i`` from pick, >= 0)."""
+        if cython.compiled and self.c is not None:
+            self._acquire_c(i)
+        else:
+            self.balancer.acquire(i)
+
+    def release(self, i: int, latency: float) -> None:
+        """The exchange with server ``i`` ended, after ``latency`` seconds (< 0: it failed)."""
+        if cython.compiled and self.c is not None:
+            self._release_c(i, latency)
+        else:
+            self.balancer.release(i, latency)

@@ -7,6 +7,7 @@ looks options up in dicts: it reads plain attributes of this object.
 
 from __future__ import annotations
 
+import os
 from types import ModuleType
 
 try:
@@ -14,12 +15,11 @@ try:
 except ImportError:  # only building needs Cython: the source runs without it
     from fastproxy._ext import cython_shadow as cython
 
-from fastproxy import _ext
-from fastproxy.balance import RoundRobin
+from fastproxy import _ext, balancers
+from fastproxy.balance import Group
 from fastproxy.buffers import BufferPool, buffer_size_for
 from fastproxy.clientip import TrustedProxies
 from fastproxy.counters import Counters
-from fastproxy.errors import ConfigError
 from fastproxy.outgoing import Outgoing
 from fastproxy.rewrite import RequestRewriter, ResponseRewriter
 from fastproxy.route import Router
@@ -27,11 +27,6 @@ from fastproxy.tls import upstream_context, upstream_server_name
 from fastproxy.upstream.pool import Pool
 
 _ext.loaded(__name__, cython.compiled)
-
-# The balancers the data path runs today (fastproxy/balancers/ has the rest,
-# validated by the config; wiring them in is the next step of the balancing
-# issue).  Refusing beats silently balancing differently from the config.
-WIRED_BALANCERS = ("round_robin", "weighted_round_robin")
 
 
 class ProxyContext:
@@ -112,14 +107,10 @@ class ProxyContext:
         ctx.trusted = TrustedProxies(headers.trusted_proxies)
         ctx.req_rewriter = RequestRewriter(ctx.trusted, request_id=headers.request_id)
         ctx.resp_rewriter = ResponseRewriter(tuple(headers.hide_response_headers))
-        balancers = {}
+        groups = {}
+        # The random policies draw from a seed of their own in each worker.
+        seed = os.getpid()
         for upstream in config.upstreams:
-            if upstream.balance not in WIRED_BALANCERS:
-                raise ConfigError([(
-                    f"upstream.{upstream.name}.balance",
-                    f'"{upstream.balance}" is not wired into the data path yet '
-                    f'(available to run: {", ".join(WIRED_BALANCERS)})',
-                )])
             tls = upstream_context(upstream)  # None without https:// servers; ConfigError
             pools = [
                 Pool(ctx, s.host, s.port, upstream.pool.max_idle, upstream.pool.idle_timeout,
@@ -128,8 +119,9 @@ class ProxyContext:
                 for s in upstream.servers
             ]
             ctx.pools.extend(pools)
-            balancers[upstream.name] = RoundRobin(pools, [s.weight for s in upstream.servers])
-        ctx.router = Router.from_config(config.routes, balancers)
+            groups[upstream.name] = Group(upstream.name, pools, balancers.build(upstream, seed),
+                                          balancers.key_extractor(upstream), ctx.trusted)
+        ctx.router = Router.from_config(config.routes, groups)
         return ctx
 
     def connection_gone(self) -> None:

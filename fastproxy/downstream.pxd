@@ -1,4 +1,6 @@
 # Typing for the compiled form of downstream.py (Cython pure-Python mode).
+cimport cython
+from fastproxy.balance cimport Group
 from fastproxy.context cimport ProxyContext
 from fastproxy.deadline cimport Deadline
 from fastproxy.heads cimport ParsedHead
@@ -28,6 +30,8 @@ cdef class Downstream:
     cdef ProxyContext ctx
     cdef readonly Deadline deadline
     cdef Py_ssize_t end
+    cdef double exchange_since
+    cdef Group group
     cdef ParsedHead head
     cdef bint head_request
     cdef double head_since
@@ -45,11 +49,13 @@ cdef class Downstream:
     cdef readonly bint req_done
     cdef bint resp_started
     cdef bint retried
+    cdef Py_ssize_t server
     cdef readonly Py_ssize_t served
     cdef Py_ssize_t start
     cdef int state
     cdef bytes target
     cdef readonly object transport
+    cdef double tunnel_latency
     cdef readonly bint upgrade
     cdef UpstreamConnection upstream
     cdef bint write_paused
@@ -57,6 +63,7 @@ cdef class Downstream:
     cdef _make_room(self)
     cdef _read_head(self)
     cdef _request(self, Py_ssize_t head_len)
+    @cython.locals(group=Group, i=Py_ssize_t)
     cdef _route(self, Py_ssize_t head_len, bytes host)
     cdef _dispatch(self, Py_ssize_t head_len, Pool pool)
     cdef _send_head(self, UpstreamConnection conn)
@@ -80,4 +87,5 @@ cdef class Downstream:
     cdef _close(self)
     cdef _linger(self)
     cdef _abort(self)
+    cdef _end_exchange(self, double latency)
     cdef _let_go_buffer(self)

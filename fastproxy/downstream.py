@@ -23,6 +23,11 @@ comes back through the upstream connection (upstream/connection.py), which
 calls ``response_started``, ``response_done``, ``upstream_failed``,
 ``upstream_aborted``, ``tunnel_started`` / ``tunnel_closed`` here.
 
+The route's upstream Group (balance.py) picks the server (none up: 503).
+Its balancer counts the exchange in flight from the pick until it ends:
+every ending calls ``_end_exchange``, with the latency when a response (or
+a tunnel's 101) completed, else a negative one.
+
 Compiled (downstream.pxd), this is a cdef class: the event loop sees it
 through DownstreamProtocol, which adds asyncio.BufferedProtocol as a base.
 
@@ -137,6 +142,8 @@ class Downstream:
         "ctx",
         "deadline",
         "end",
+        "exchange_since",
+        "group",
         "head",
         "head_request",
         "head_since",
@@ -155,10 +162,12 @@ class Downstream:
         "resp_started",
         "retried",
         "served",
+        "server",
         "start",
         "state",
         "target",
         "transport",
+        "tunnel_latency",
         "upgrade",
         "upstream",
         "write_paused",
@@ -187,6 +196,12 @@ class Downstream:
         self.client_eof: bool = False
         self.upstream = None
         self.pool = None
+        # The balancer's pick for the exchange in progress (-1: none), told
+        # when it ends (_end_exchange).
+        self.group = None
+        self.server: int = -1
+        self.exchange_since: float = 0.0
+        self.tunnel_latency: float = -1.0
         self.relay = BodyRelay(ctx.chunked_decoder(ctx.max_header_bytes, ctx.max_header_count))
         # The request as bytes: waiting for its upstream connection, and kept
         # for a retry (see _dispatch).
@@ -328,7 +343,18 @@ class Downstream:
         if route is None:
             self._reject(404, "no route for this host and path")
             return
-        pool = route.upstream.pick()
+        group = route.upstream
+        if self.server >= 0:
+            self._end_exchange(-1.0)  # a safety net: every ending already told the balancer
+        i = group.pick(self.head, self.buf, target, self.peer)
+        if i < 0:
+            self._reject(503, "no upstream server is available")
+            return
+        group.acquire(i)
+        self.group = group
+        self.server = i
+        self.exchange_since = self.deadline.now()
+        pool = group.pools[i]
         self.pool = pool
         ctx.req_rewriter.head(self.head, self.buf, head_len, self.method,
                               target if first == 42 else route.target(path), host, authority, self.upgrade,
@@ -465,6 +491,7 @@ class Downstream:
         if conn is not None:
             self.upstream = None
             conn.abort()
+        self._end_exchange(-1.0)
         if self.resp_started:
             respond.log_failure(0, message, self.peer.client, self.method, self.target, detail)
             self._abort()
@@ -495,6 +522,7 @@ class Downstream:
             self._block(R_CONNECT)
             self.upstream = self.pool.connect(self)
             return
+        self._end_exchange(-1.0)
         status, message = _FAILURES[kind]
         if self.resp_started:
             respond.log_failure(0, message, self.peer.client, self.method, self.target, detail)
@@ -505,6 +533,7 @@ class Downstream:
     def upstream_aborted(self, detail: str) -> None:
         """The upstream failed mid-response: cut the client off, never a clean end."""
         self.upstream = None
+        self._end_exchange(-1.0)
         respond.log_failure(0, "response cut", self.peer.client, self.method, self.target, detail)
         self._abort()
 
@@ -514,6 +543,8 @@ class Downstream:
     def response_done(self) -> None:
         """The response is complete (the upstream connection is already released)."""
         self.upstream = None
+        if self.server >= 0:
+            self._end_exchange(self.deadline.now() - self.exchange_since)
         self.served += 1
         self.ctx.counters.responses += 1
         if self.state == S_CLOSED:
@@ -561,6 +592,9 @@ class Downstream:
     def tunnel_started(self) -> None:
         self.state = S_TUNNEL
         self.keep_alive = False
+        # The tunnel stays in flight on its server until it closes; its
+        # latency is that of the 101.
+        self.tunnel_latency = self.deadline.now() - self.exchange_since
         self.deadline.clear()
         self.ctx.counters.tunnels += 1
         self._unblock(R_FULL)
@@ -579,6 +613,7 @@ class Downstream:
 
     def tunnel_closed(self, exc) -> None:
         self.upstream = None
+        self._end_exchange(self.tunnel_latency if exc is None else -1.0)
         if exc is None:
             self.state = S_CLOSED
             self.transport.close()
@@ -625,6 +660,7 @@ class Downstream:
         if conn is not None:
             self.upstream = None
             conn.abort()
+        self._end_exchange(-1.0)
         if self.resp_started:
             self._abort()
             return
@@ -674,6 +710,7 @@ class Downstream:
         if conn is not None:
             self.upstream = None
             conn.abort()
+        self._end_exchange(-1.0)
         transport = self.transport
         if transport is None or transport.is_closing():
             return
@@ -721,6 +758,7 @@ class Downstream:
                 conn.abort()
             elif conn.transport is not None:
                 conn.transport.close()
+        self._end_exchange(-1.0)
         self.state = S_CLOSED
         return False
 
@@ -737,8 +775,17 @@ class Downstream:
             if state != S_LINGER:
                 ctx.counters.client_aborts += 1
             conn.abort()
+        self._end_exchange(-1.0)
         self._let_go_buffer()
         ctx.connection_gone()
+
+    def _end_exchange(self, latency: float) -> None:
+        """Tells the balancer that the exchange with its pick has ended
+        (``latency`` in seconds, < 0: it failed or was cut); once per pick."""
+        i = self.server
+        if i >= 0:
+            self.server = -1
+            self.group.release(i, latency)
 
     def _let_go_buffer(self) -> None:
         # Our buffer is never lent at rest: _after_write replaces it as soon

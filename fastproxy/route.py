@@ -46,7 +46,7 @@ class Route:
         self.prefix: bytes | None = path_prefix.encode("ascii") if path_prefix else None
         self.slash_prefix: bool = self.prefix is not None and self.prefix.endswith(b"/")
         self.strip: bool = bool(strip and self.prefix)
-        # What the route sends to: the upstream group's balancer.
+        # What the route sends to: its upstream's balance.Group.
         self.upstream = upstream
 
     def matches(self, host: bytes, path: bytes) -> bool:
@@ -85,7 +85,7 @@ class Router:
     @classmethod
     def from_config(cls, routes, upstreams: Mapping[str, object]) -> Router:
         """Compiles config routes; ``upstreams`` maps upstream names to what a
-        matched route should carry (the group's balancer)."""
+        matched route should carry (the upstream's balance.Group)."""
         return cls(
             Route(i, r.host, r.path_prefix, r.strip_prefix, upstreams[r.upstream]) for i, r in enumerate(routes)
         )
