@@ -49,3 +49,18 @@ def buffer_size_for(max_header_bytes: int) -> int:
     while size < max_header_bytes + 8192:
         size *= 2
     return size
+
+
+def compact(buf: bytearray, start: int, end: int) -> bytearray:
+    """The unread bytes buf[start:end] moved to the front of a buffer: ``buf``
+    itself when some were consumed, else a new one twice as big (a full
+    buffer of unread bytes).  The caller's offsets become 0 and end - start.
+    A safety net for receive buffers: the read paths block before a buffer
+    fills, so this is off the hot path."""
+    n = end - start
+    if start > 0:
+        buf[0:n] = buf[start:end]
+        return buf
+    bigger = bytearray(len(buf) * 2)
+    bigger[0:n] = buf[0:n]
+    return bigger

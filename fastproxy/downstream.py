@@ -60,6 +60,7 @@ except ImportError:  # only building needs Cython: the source runs without it
     from fastproxy._ext import cython_shadow as cython
 
 from fastproxy import _ext, respond
+from fastproxy.buffers import compact
 from fastproxy.clientip import parse_ip
 from fastproxy.deadline import Deadline
 from fastproxy.errors import HttpParseError
@@ -247,15 +248,9 @@ class Downstream:
     def _make_room(self) -> None:
         # Reading is blocked before the buffer fills (R_FULL) and heads are
         # limited below its size, so this is only a safety net.
-        n = self.end - self.start
-        if self.start > 0:
-            self.buf[0:n] = self.buf[self.start:self.end]
-        else:
-            bigger = bytearray(len(self.buf) * 2)
-            bigger[0:n] = self.buf[0:n]
-            self.buf = bigger
+        self.buf = compact(self.buf, self.start, self.end)
+        self.end -= self.start
         self.start = 0
-        self.end = n
 
     def buffer_updated(self, nbytes: int) -> None:
         self.end += nbytes

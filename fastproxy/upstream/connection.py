@@ -48,6 +48,7 @@ except ImportError:  # only building needs Cython: the source runs without it
     from fastproxy._ext import cython_shadow as cython
 
 from fastproxy import _ext
+from fastproxy.buffers import compact
 from fastproxy.deadline import Deadline
 from fastproxy.errors import HttpParseError
 from fastproxy.heads import ParsedHead
@@ -220,15 +221,9 @@ class UpstreamConnection:
     def _make_room(self) -> None:
         # Unreachable in normal operation: a head never fills a buffer (the
         # parser's limit is lower) and bodies are consumed as they arrive.
-        n = self.end - self.start
-        if self.start > 0:
-            self.buf[0:n] = self.buf[self.start:self.end]
-        else:
-            bigger = bytearray(len(self.buf) * 2)
-            bigger[0:n] = self.buf[self.start:self.end]
-            self.buf = bigger
+        self.buf = compact(self.buf, self.start, self.end)
+        self.end -= self.start
         self.start = 0
-        self.end = n
 
     def buffer_updated(self, nbytes: int) -> None:
         self.end += nbytes
