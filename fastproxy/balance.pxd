@@ -21,6 +21,8 @@ cdef class Group:
     cdef readonly object trusted
     cdef readonly int key_kind
     cdef readonly bytes key_name
+    # OUT_* bits per server: why it is out of the balancer's choices.
+    cdef readonly list out
     # The balancer, when it is the extension's (else None).
     cdef Balancer c
 

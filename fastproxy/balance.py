@@ -38,6 +38,15 @@ H_X_FORWARDED_FOR = codes.H_X_FORWARDED_FOR
 # key_kind of a group whose policy does not hash.
 KEY_NONE = -1
 
+# Why a server is out of the balancer's choices.  Each source of verdicts
+# owns one bit; a server is chosen again only when every bit is clear, so an
+# admin drain is not undone by a passing health check, nor an ejection by
+# an admin enable.
+OUT_ACTIVE = 1   # the active health check says down
+OUT_PASSIVE = 2  # ejected by passive checks, for a backoff
+OUT_ADMIN = 4    # drained through the admin API
+OUT_REASONS = {OUT_ACTIVE: "health_check", OUT_PASSIVE: "ejected", OUT_ADMIN: "drained"}
+
 
 class Group:
     """One upstream: its pools and its balancer.
@@ -48,7 +57,7 @@ class Group:
     address ip_hash and ``hash_key = "client_ip"`` see.
     """
 
-    __slots__ = ("balancer", "c", "key_kind", "key_name", "name", "pools", "trusted")
+    __slots__ = ("balancer", "c", "key_kind", "key_name", "name", "out", "pools", "trusted")
 
     def __init__(self, name: str, pools: Sequence, balancer, extractor, trusted) -> None:
         if not pools or len(pools) != balancer.size:
@@ -59,6 +68,7 @@ class Group:
         self.trusted = trusted
         self.key_kind: int = KEY_NONE if extractor is None else extractor.kind
         self.key_name: bytes = b"" if extractor is None else extractor.name
+        self.out = [0] * len(self.pools)
         self.c = None
         if cython.compiled:
             self._bind_c(balancer)  # Fast path: the balancer is a C type
@@ -127,3 +137,27 @@ class Group:
             self._release_c(i, latency)
         else:
             self.balancer.release(i, latency)
+
+    # -- server state (off the hot path: health checks, admin API) -------------
+
+    def set_out(self, i: int, reason: int, out: bool) -> bool:
+        """Sets or clears one OUT_* ``reason`` for server ``i``; the balancer
+        hears only of the transitions between "some reason" and "none".
+        True when the server's place in the choices changed."""
+        if not 0 <= i < len(self.pools):
+            raise IndexError("server index out of range")
+        before = self.out[i]
+        after = (before | reason) if out else (before & ~reason)
+        self.out[i] = after
+        if bool(before) == bool(after):
+            return False
+        if after:
+            self.balancer.mark_down(i)
+        else:
+            self.balancer.mark_up(i)
+        return True
+
+    def out_reasons(self, i: int) -> list[str]:
+        """Why server ``i`` is out of the choices (empty: it is in)."""
+        bits = self.out[i]
+        return [name for bit, name in OUT_REASONS.items() if bits & bit]

@@ -107,3 +107,20 @@ def test_one_pool_per_server():
     g = group()
     with pytest.raises(ValueError):
         Group("api", g.pools[:2], g.balancer, None, TrustedProxies(()))
+
+
+def test_a_server_returns_only_when_every_reason_to_be_out_is_gone(parser_impl):
+    from fastproxy.balance import OUT_ACTIVE, OUT_ADMIN, OUT_PASSIVE
+
+    g = group()
+    assert g.set_out(1, OUT_ADMIN, True) is True
+    assert g.set_out(1, OUT_PASSIVE, True) is False  # already out: the balancer hears nothing
+    assert g.out_reasons(1) == ["ejected", "drained"]
+    assert {pick(g, parser_impl) for _ in range(6)} == {0, 2}
+    assert g.set_out(1, OUT_ADMIN, False) is False  # still ejected
+    assert not g.balancer.is_up(1)
+    assert g.set_out(1, OUT_PASSIVE, False) is True
+    assert g.balancer.is_up(1) and g.out_reasons(1) == []
+    assert g.set_out(0, OUT_ACTIVE, False) is False  # clearing a clear reason changes nothing
+    with pytest.raises(IndexError):
+        g.set_out(3, OUT_ACTIVE, True)
