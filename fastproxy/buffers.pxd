@@ -1,5 +1,13 @@
 # Typing for the compiled form of buffers.py (Cython pure-Python mode).
 cimport cython
+from cpython.bytearray cimport PyByteArray_FromStringAndSize
+
+
+cdef inline bytearray _uninitialised(Py_ssize_t size):
+    # NULL contents: allocated, not written (see the module docstring).
+    return PyByteArray_FromStringAndSize(NULL, size)
+
+cpdef bytearray new_buffer(Py_ssize_t size)
 
 @cython.final
 cdef class BufferPool:
