@@ -23,7 +23,7 @@ from fastproxy.balance import Group
 from fastproxy.clientip import TrustedProxies
 from fastproxy.config.balancing import read_balancing
 from fastproxy.config.reader import Problems, Section
-from fastproxy.config.schema import BALANCERS, HASH_METHODS
+from fastproxy.config.schema import BALANCERS, DEFAULT_CLIENT_SUBJECT_HEADER, HASH_METHODS
 from fastproxy.errors import HttpParseError
 from fastproxy.heads import ParsedHead
 from fastproxy.outgoing import Outgoing
@@ -97,8 +97,12 @@ def explain(config, request: str, headers: list[str], client_ip: str = "127.0.0.
     except ValueError as exc:
         raise ExplainError(str(exc)) from None
     if client_subject is not None:
+        if not client_subject.isascii():
+            raise ExplainError("write the client subject as RFC 4514 in ASCII (other characters as \\XX escapes)")
         cn = _CN.search(client_subject)
-        peer.set_client_cert("X-Client-Subject", client_subject, cn.group(1) if cn else None)
+        fields = [lt.tls.client_subject_header for lt in config.listeners if lt.tls and lt.tls.client_subject_header]
+        peer.set_client_cert(fields[0] if fields else DEFAULT_CLIENT_SUBJECT_HEADER, client_subject,
+                             cn.group(1) if cn else None)
     writer = _Writer(out)
     method = head.method(buf)
     target = head.target(buf)

@@ -53,6 +53,7 @@ hash_key = "header:X-User"
 bind = "127.0.0.1:8443"
 [listener.tls]
 client_ca = "ca.pem"
+client_subject_header = "X-Client-DN"
 [[listener.tls.certificates]]
 cert = "a.pem"
 key = "a.key"
@@ -129,7 +130,7 @@ def test_client_certificate_routes(capsys, config_path):
     assert "    no: client certificate common name 'bob' is not alice" in out
     _, out, _ = _explain(capsys, "-c", config_path, "GET http://h/admin/x?y", "--client-subject", "CN=alice,O=Ex")
     assert "    GET /internal/x?y HTTP/1.1" in out
-    assert "    X-Client-Subject: CN=alice,O=Ex" in out
+    assert "    X-Client-DN: CN=alice,O=Ex" in out
 
 
 def test_no_route_says_404(capsys, tmp_path):
@@ -166,3 +167,9 @@ def test_explain_as_a_command(config_path):
                           capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "  route[4] any request -> upstream api\n    MATCH\n" in done.stdout
+
+
+def test_a_client_subject_must_be_ascii(capsys, config_path):
+    code, _, err = _explain(capsys, "-c", config_path, "GET http://h/", "--client-subject", "CN=Zoë")
+    assert code == 2
+    assert err == "fastproxy explain: write the client subject as RFC 4514 in ASCII (other characters as \\XX escapes)\n"
