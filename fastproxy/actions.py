@@ -78,12 +78,13 @@ def compile_route(index: int, spec, upstreams, hidden: frozenset = frozenset()) 
     route = Route(index, spec.host, spec.path_prefix, spec.strip_prefix, upstream)
     regex = re.compile(spec.path_regex.encode("ascii")) if spec.path_regex is not None else None
     if (spec.methods or regex is not None or spec.headers or spec.query or spec.client_subject
-            or spec.client_cn):
+            or spec.client_cn or spec.scheme is not None):
         route.more = Conditions(
             frozenset(m.encode("ascii") for m in spec.methods) if spec.methods else None,
             regex, _tests(spec.headers, True), _tests(spec.query, False),
             frozenset(spec.client_subject) if spec.client_subject else None,
-            frozenset(spec.client_cn) if spec.client_cn else None)
+            frozenset(spec.client_cn) if spec.client_cn else None,
+            -1 if spec.scheme is None else int(spec.scheme == "https"))
     if spec.rewrite_prefix is not None:
         route.replacement = spec.rewrite_prefix.encode("ascii")
     if spec.rewrite_path is not None:

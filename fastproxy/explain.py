@@ -209,6 +209,8 @@ def _describe(spec) -> str:
     parts = []
     if spec.host:
         parts.append("host " + " | ".join(spec.host))
+    if spec.scheme:
+        parts.append(f"scheme {spec.scheme}")
     if spec.path_prefix:
         parts.append(f"path_prefix {spec.path_prefix}")
     if spec.path_regex:
@@ -244,6 +246,8 @@ def _why_not(route: Route, spec, host: bytes, path: bytes, method: bytes, head, 
         return None
     if more.first_failure(method, path, head, buf, peer) is None:
         return None
+    if more.tls >= 0 and peer.tls != more.tls:
+        return f"the request came over {'TLS' if peer.tls else 'plain HTTP'}, not {spec.scheme}"
     if more.methods is not None and method not in more.methods:
         return f"method {method.decode()} is not {' | '.join(spec.methods)}"
     if more.regex is not None and Conditions(None, more.regex, (), (), None, None).first_failure(

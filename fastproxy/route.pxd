@@ -13,6 +13,7 @@ cdef class Conditions:
     cdef readonly tuple query
     cdef readonly frozenset subjects
     cdef readonly frozenset cns
+    cdef readonly int tls
 
     cpdef str first_failure(self, bytes method, bytes path, object head, object buf, object peer)
 

@@ -53,11 +53,13 @@ class Conditions:
     tags them (codes.FIELD_IDS), else by name; query names and values are
     compared percent-decoded.  ``subjects`` / ``cns``: frozensets of the
     verified client certificate's subject (RFC 4514) or common name, or None.
+    ``tls``: 1 for requests over TLS only, 0 for plain HTTP only, -1 either.
     """
 
-    __slots__ = ("cns", "headers", "methods", "query", "regex", "subjects")
+    __slots__ = ("cns", "headers", "methods", "query", "regex", "subjects", "tls")
 
-    def __init__(self, methods, regex, headers: tuple, query: tuple, subjects, cns) -> None:
+    def __init__(self, methods, regex, headers: tuple, query: tuple, subjects, cns, tls: int = -1) -> None:
+        self.tls = tls
         self.methods = methods
         self.regex = regex
         self.headers = headers
@@ -67,6 +69,8 @@ class Conditions:
 
     def first_failure(self, method: bytes, path: bytes, head, buf: bytearray, peer) -> str | None:
         """None when every condition holds, else the name of the first that fails."""
+        if self.tls >= 0 and (peer is None or peer.tls != self.tls):
+            return "scheme"
         if self.methods is not None and method not in self.methods:
             return "methods"
         if self.regex is not None and self.regex.search(path_only(path)) is None:

@@ -47,6 +47,7 @@ def read_route(sec: Section, upstream_names: list[str], known_upstreams) -> Rout
     """The Route in table ``sec``; ``known_upstreams(name)`` is the hint for
     an unknown upstream name.  Problems go to ``sec.problems``."""
     hosts = _hosts(sec)
+    scheme = _scheme(sec)
     prefix = sec.string("path_prefix", None)
     if prefix is not None:
         problem = _path_problem(prefix)
@@ -74,6 +75,7 @@ def read_route(sec: Section, upstream_names: list[str], known_upstreams) -> Rout
     route = Route(
         upstream=upstream,
         host=hosts,
+        scheme=scheme,
         path_prefix=prefix,
         path_regex=path_regex,
         methods=methods,
@@ -119,6 +121,20 @@ def _hosts(sec: Section) -> tuple[str, ...]:
             single = isinstance(sec.data["host"], str)
             sec.problems.add(sec.at("host") if single else f"{sec.at('host')}[{index}]", str(exc))
     return tuple(dict.fromkeys(hosts))
+
+
+def _scheme(sec: Section) -> str | None:
+    scheme = sec.string("scheme", None)
+    upgrade = sec.data.get("redirect") in ("https", {"to": "https"}) or (
+        isinstance(sec.data.get("redirect"), dict) and sec.data["redirect"].get("to") == "https")
+    if scheme is not None and scheme not in ("http", "https"):
+        sec.problem("scheme", f'{_text.show(scheme)} is not a scheme (use "http" or "https")')
+        return None
+    if upgrade:
+        if scheme == "https":
+            sec.problem("scheme", 'redirect = "https" on https requests would send them to themselves')
+        return "http"
+    return scheme
 
 
 def _path_problem(path: str) -> str | None:

@@ -229,7 +229,8 @@ DEFAULT_CLIENT_SUBJECT_HEADER = "X-Client-Subject"
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """First match wins: every condition set must hold (empty/None: any).
+    """First match wins: every condition set must hold (empty/None: any);
+    ``redirect = "https"`` implies ``scheme = "http"``.
     Exactly one action: ``upstream``, ``redirect`` or ``respond``.  With an
     upstream, at most one path rewrite: ``strip_prefix`` (the same as
     ``rewrite_prefix = "/"``), ``rewrite_prefix`` (replaces path_prefix) or
@@ -237,6 +238,8 @@ class Route:
 
     upstream: str | None = None
     host: tuple[str, ...] = ()
+    # "http" or "https": how the request came (None: either).
+    scheme: str | None = None
     path_prefix: str | None = None
     path_regex: str | None = None
     methods: tuple[str, ...] = ()

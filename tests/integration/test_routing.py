@@ -218,15 +218,17 @@ def test_https_upgrade_on_the_plain_listener_only(two_listeners, pki, origin):
     site = pki.issue("site", "site.example")
     _, plain, secure = two_listeners(
         {"certificates": [{"cert": site.cert, "key": site.key}]},
-        [{"redirect": "https", "headers": {"X-Forwarded-Proto": False}, "host": "site.example",
-          "path_regex": "^/(?!echo)"},
+        [{"redirect": "https", "host": "site.example"},
+         {"scheme": "https", "path_prefix": "/plain-only", "respond": 404},
          {"upstream": "origin"}],
     )
     with Client(plain) as c:
         r = c.request("GET", "/page?q=1", host="site.example:8080")
         assert (r.status, r.header("location")) == (308, "https://site.example/page?q=1")
+        assert c.request("GET", "/plain-only", host="site.example").status == 308
     with _tls_client(secure, pki.client_context()) as c:
         assert c.request("GET", "/echo", host="site.example").status == 200
+        assert c.request("GET", "/plain-only", host="site.example").status == 404
     assert len(origin.requests) == 1
 
 

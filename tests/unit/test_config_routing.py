@@ -172,3 +172,14 @@ def test_respond_forms():
     assert config({"respond": {"body": "hi", "headers": {"X-A": "1"}}}).routes[0].respond == Respond(
         200, "hi", (("X-A", "1"),))
     assert config({"respond": 403, "hsts": True}).routes[0].hsts == Hsts()
+
+
+def test_scheme():
+    assert config({"upstream": "api", "scheme": "https"}).routes[0].scheme == "https"
+    assert config({"redirect": "https"}).routes[0].scheme == "http"
+    assert config({"redirect": {"to": "https", "status": 301}}).routes[0].scheme == "http"
+    assert config({"redirect": "/x"}).routes[0].scheme is None
+    assert problems({"upstream": "api", "scheme": "ftp"}) == [
+        ("route[0].scheme", '"ftp" is not a scheme (use "http" or "https")')]
+    assert problems({"redirect": "https", "scheme": "https"}) == [
+        ("route[0].scheme", 'redirect = "https" on https requests would send them to themselves')]

@@ -173,3 +173,12 @@ def test_a_client_subject_must_be_ascii(capsys, config_path):
     code, _, err = _explain(capsys, "-c", config_path, "GET http://h/", "--client-subject", "CN=Zoë")
     assert code == 2
     assert err == "fastproxy explain: write the client subject as RFC 4514 in ASCII (other characters as \\XX escapes)\n"
+
+
+def test_scheme_mismatch_is_explained(capsys, tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text(CONFIG.replace('[[route]]\nupstream = "api"\n', '[[route]]\nredirect = "https"\n'),
+                    encoding="utf-8")
+    _, out, _ = _explain(capsys, "-c", str(path), "GET https://h/")
+    assert "  route[4] scheme http -> redirect 308 to https://{host}{uri}\n" in out
+    assert "    no: the request came over TLS, not http\n" in out

@@ -197,3 +197,10 @@ def test_rewrite_path_by_regex(regex, template, path, target):
     route = _compiled(path_regex=regex, rewrite_path=template)
     assert route.more.first_failure(b"GET", path, None, None, None) is None
     assert route.target(path) == target
+
+
+def test_scheme_condition():
+    route = _compiled(scheme="https")
+    assert _failure(route, peer=Peer("127.0.0.1", False, b"https")) is None
+    assert _failure(route, peer=Peer("127.0.0.1", False, b"http")) == "scheme"
+    assert _compiled(scheme="http").more.tls == 0
