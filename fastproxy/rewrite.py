@@ -131,6 +131,7 @@ class Peer:
         self.subject = subject
         self.cn = cn
         self.drop_names = frozenset((field.lower().encode("ascii"),))
+        self.subject_line = None
         if subject is not None:
             self.subject_line = field.encode("ascii") + b": " + subject.encode("ascii") + _CRLF
 
