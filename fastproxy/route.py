@@ -2,21 +2,24 @@
 
 Routes are tried in configuration order and the first match wins.  A route
 matches when its host and its path prefix do (a missing host or prefix
-matches anything) and then its other conditions (Conditions: methods, path
-regex, headers, query arguments, client certificate), which most routes do
-not have: they cost nothing to the others.
+matches anything) and then its other conditions (Conditions: scheme,
+methods, path regex, headers, query arguments, client certificate), which
+most routes do not have: they cost nothing to the others.
 
 Host: the request's Host (or the authority of an absolute-form target),
 lower-cased, without port and without a trailing dot.  A route host is an
 exact name or IP literal, or "*.name", which matches any host ending in
-".name" (one or more labels) but not "name" itself.
+".name" (one or more labels) but not "name" itself; a route may list
+several (a set of exact names and a tuple of suffixes).
 
 Path prefix: compared byte for byte with the raw request path (no decoding,
 no dot-segment removal).  A prefix ending in "/" matches any path starting
 with it; any other prefix matches on segment boundaries only, so "/api"
 matches "/api", "/api/x" and "/api?q" but not "/apix".  With strip_prefix
 the prefix is cut from the target and what remains is made absolute
-("/api/" + "users?q" -> "/users?q").
+("/api/" + "users?q" -> "/users?q"); with rewrite_prefix it is replaced
+("/api" -> "/v2": "/api/x" -> "/v2/x"); with rewrite_path the target is
+rebuilt from the groups of the path regex, and the query kept.
 """
 
 from __future__ import annotations
