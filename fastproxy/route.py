@@ -272,10 +272,10 @@ class Router:
         path, whose other conditions (if any) hold for ``method``, the parsed
         ``head`` in ``buf`` and the connection's rewrite.Peer."""
         for route in self.routes:
-            if route.matches(host, path):
-                # Fast path: a route on host and prefix only.
-                if route.more is None or route.more.first_failure(method, path, head, buf, peer) is None:
-                    return route
+            # Fast path: a route on host and prefix only has no ``more``.
+            if route.matches(host, path) and (
+                    route.more is None or route.more.first_failure(method, path, head, buf, peer) is None):
+                return route
         return None
 
 

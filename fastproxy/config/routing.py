@@ -28,7 +28,7 @@ from fastproxy.config.schema import (
 )
 from fastproxy.parser.codes import FIELD_IDS
 
-__all__ = ["check_field_name", "read_route", "template_groups", "LOCATION_FIELDS"]
+__all__ = ["LOCATION_FIELDS", "check_field_name", "read_route", "template_groups"]
 
 # RFC 9110 token: a method or a field name.
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")

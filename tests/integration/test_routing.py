@@ -237,7 +237,7 @@ def test_client_subject_is_forwarded_and_routed_on(two_listeners, pki, tmp_path,
     site = pki.issue("site", "site.example")
     alice = clients.issue("alice", "alice.example", common_name="alice")
     bob = clients.issue("bob", "bob.example", common_name="bob")
-    proxy, plain, secure = two_listeners(
+    _, plain, secure = two_listeners(
         {"certificates": [{"cert": site.cert, "key": site.key}], "client_ca": clients.ca_file,
          "client_subject_header": "X-Client-DN"},
         [{"client_cn": "alice", "path_prefix": "/admin", "rewrite_prefix": "/echo", "upstream": "origin"},

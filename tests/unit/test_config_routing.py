@@ -37,8 +37,8 @@ CASES = [
     ({"respond": 200, "redirect": "https"}, "route[0].respond",
      "a route has one action: redirect and respond are both set (keep one)"),
     ({"path_prefix": "/a"}, "route[0].upstream",
-     'is required unless the route has redirect or respond (e.g. upstream = "api", redirect = "https", '
-     'respond = 404)'),
+     ('is required unless the route has redirect or respond (e.g. upstream = "api", redirect = "https", '
+      'respond = 404)')),
     ({"upstream": "api", "path_regex": "^/(a"}, "route[0].path_regex",
      '"^/(a" is not a valid regular expression: missing ), unterminated subpattern at position 2'),
     ({"upstream": "api", "path_regex": "/é"}, "route[0].path_regex",

@@ -1,8 +1,16 @@
-"""The router: host matching, prefix matching on segment boundaries, strip_prefix."""
+"""The router: host matching, prefix matching on segment boundaries, strip_prefix,
+the other conditions (scheme, methods, path regex, headers, query, client
+certificate) and the path rewrites."""
 
 import pytest
 
-from fastproxy.route import Route, Router, host_key, split_absolute
+from fastproxy import parser as http_parser
+from fastproxy.actions import compile_route
+from fastproxy.config.schema import HeaderMatch
+from fastproxy.config.schema import Route as RouteSpec
+from fastproxy.heads import ParsedHead
+from fastproxy.rewrite import Peer
+from fastproxy.route import Route, Router, host_key, path_only, query_pairs, split_absolute
 
 
 def _router(*specs):
@@ -83,14 +91,6 @@ def test_split_absolute(target, authority, path):
 
 
 # -- conditions and rewrites (compiled from config routes) ---------------------
-
-from fastproxy import parser as http_parser  # noqa: E402
-from fastproxy.actions import compile_route  # noqa: E402
-from fastproxy.config.schema import HeaderMatch  # noqa: E402
-from fastproxy.config.schema import Route as RouteSpec  # noqa: E402
-from fastproxy.heads import ParsedHead  # noqa: E402
-from fastproxy.rewrite import Peer  # noqa: E402
-from fastproxy.route import path_only, query_pairs  # noqa: E402
 
 
 def _compiled(**spec):
