@@ -1,4 +1,4 @@
-"""The ``fastproxy`` command: version, check, run, reload, demo, bench.
+"""The ``fastproxy`` command: version, check, explain, run, reload, demo, bench.
 
 Exit codes: 0 success; 1 the environment failed (an unreadable file, a
 missing component); 2 a usage or configuration error.  Heavy modules (the
@@ -60,6 +60,21 @@ def _build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate a configuration file")
     check.add_argument("-c", "--config", required=True, metavar="FILE", help="the TOML file to check")
     check.set_defaults(handler=_cmd_check)
+
+    explain = commands.add_parser(
+        "explain", help="show which route a request takes, what the upstream sees, which server",
+        description="Explain how the proxy configured by FILE handles one request: which route matches "
+        "and why earlier ones do not, the request head the upstream would see (or the proxy's own "
+        "answer), and the server each balancing policy would pick.")
+    explain.add_argument("-c", "--config", required=True, metavar="FILE", help="the TOML configuration file")
+    explain.add_argument("request", metavar="'METHOD URL'", help="e.g. 'GET http://example.com/path?q'")
+    explain.add_argument("-H", "--header", action="append", default=[], metavar="'Name: value'",
+                         help="a request header (repeatable)")
+    explain.add_argument("--client-ip", default="127.0.0.1", metavar="IP", help="the client address")
+    explain.add_argument("--tls", action="store_true", help="the request came over TLS (implied by https://)")
+    explain.add_argument("--client-subject", metavar="DN",
+                         help="the verified client certificate subject (RFC 4514), implies --tls")
+    explain.set_defaults(handler=_cmd_explain)
 
     run = commands.add_parser(
         "run",
@@ -218,6 +233,20 @@ def _cmd_check(args: argparse.Namespace) -> int:
         f"{args.config}: OK ({_plural(len(config.listeners), 'listener')}, "
         f"{_plural(len(config.routes), 'route')}, {_plural(len(config.upstreams), 'upstream')})"
     )
+    return EXIT_OK
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    config, code = _load(args.config)
+    if config is None:
+        return code
+    from fastproxy.explain import ExplainError, explain
+
+    try:
+        explain(config, args.request, args.header, args.client_ip, args.tls, args.client_subject)
+    except ExplainError as exc:
+        print(f"fastproxy explain: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 

@@ -121,7 +121,7 @@ class ProxyContext:
             ctx.pools.extend(pools)
             groups[upstream.name] = Group(upstream.name, pools, balancers.build(upstream, seed),
                                           balancers.key_extractor(upstream), ctx.trusted)
-        ctx.router = Router.from_config(config.routes, groups)
+        ctx.router = Router.from_config(config.routes, groups, ctx.resp_rewriter.hide_names)
         return ctx
 
     def connection_gone(self) -> None:

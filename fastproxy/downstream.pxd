@@ -6,6 +6,7 @@ from fastproxy.deadline cimport Deadline
 from fastproxy.heads cimport ParsedHead
 from fastproxy.relay cimport BodyRelay
 from fastproxy.rewrite cimport Peer
+from fastproxy.route cimport Route
 from fastproxy.upstream.connection cimport UpstreamConnection
 from fastproxy.upstream.pool cimport Pool
 
@@ -47,12 +48,14 @@ cdef class Downstream:
     cdef BodyRelay relay
     cdef bytes replay
     cdef readonly bint req_done
+    cdef readonly object resp_edits
     cdef bint resp_started
     cdef bint retried
     cdef Py_ssize_t server
     cdef readonly Py_ssize_t served
     cdef Py_ssize_t start
     cdef int state
+    cdef public str subject_header
     cdef bytes target
     cdef readonly object transport
     cdef double tunnel_latency
@@ -63,8 +66,9 @@ cdef class Downstream:
     cdef _make_room(self)
     cdef _read_head(self)
     cdef _request(self, Py_ssize_t head_len)
-    @cython.locals(group=Group, i=Py_ssize_t)
+    @cython.locals(group=Group, i=Py_ssize_t, route=Route)
     cdef _route(self, Py_ssize_t head_len, bytes host)
+    cdef _answer(self, Route route, bytes path)
     cdef _dispatch(self, Py_ssize_t head_len, Pool pool)
     cdef _send_head(self, UpstreamConnection conn)
     cdef _after_write(self, object transport, bint lent)

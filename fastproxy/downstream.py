@@ -70,6 +70,7 @@ from fastproxy.parser import codes
 from fastproxy.relay import OUT_PASS, BodyRelay
 from fastproxy.rewrite import Peer
 from fastproxy.route import host_key, split_absolute
+from fastproxy.tls import client_identity
 from fastproxy.upstream.connection import (
     FAIL_BAD_RESPONSE,
     FAIL_CLOSED,
@@ -160,12 +161,14 @@ class Downstream:
         "relay",
         "replay",
         "req_done",
+        "resp_edits",
         "resp_started",
         "retried",
         "served",
         "server",
         "start",
         "state",
+        "subject_header",
         "target",
         "transport",
         "tunnel_latency",
@@ -217,6 +220,10 @@ class Downstream:
         self.upgrade: bool = False
         self.head_request: bool = False
         self.resp_started: bool = False
+        # The matched route's response header edits (rewrite.HeaderEdits or None).
+        self.resp_edits = None
+        # Set by the factory of a listener that verifies client certificates.
+        self.subject_header: str | None = None
 
     # -- connection ---------------------------------------------------------
 
@@ -228,6 +235,8 @@ class Downstream:
         # A TLS transport has an SSL context: its requests go upstream as https.
         tls = transport.get_extra_info("sslcontext") is not None
         self.peer = Peer(ip, trusted, b"https" if tls else b"http")
+        if self.subject_header is not None:
+            self.peer.set_client_cert(self.subject_header, *client_identity(transport))
         ctx.clients.add(self)
         ctx.counters.connections_accepted += 1
         ctx.counters.connections_active += 1
@@ -334,9 +343,12 @@ class Downstream:
             # A client connection mostly names one host: its route key is kept.
             self.host_seen = name
             self.host_seen_key = host_key(name)
-        route = ctx.router.match(self.host_seen_key, path)
+        route = ctx.router.match(self.host_seen_key, path, self.method, self.head, self.buf, self.peer)
         if route is None:
             self._reject(404, "no route for this host and path")
+            return
+        if route.answer is not None:
+            self._answer(route, path)
             return
         group = route.upstream
         if self.server >= 0:
@@ -351,10 +363,22 @@ class Downstream:
         self.exchange_since = self.deadline.now()
         pool = group.pools[i]
         self.pool = pool
+        self.resp_edits = route.resp_tls if self.peer.tls else route.resp_plain
         ctx.req_rewriter.head(self.head, self.buf, head_len, self.method,
                               target if first == 42 else route.target(path), host, authority, self.upgrade,
-                              pool.host_header, self.peer, ctx.out)
+                              pool.host_header, self.peer, ctx.out, route.req_edits)
         self._dispatch(head_len, pool)
+
+    def _answer(self, route, path: bytes) -> None:
+        """Answers with the route's own response (a redirect, a direct
+        response: actions.py); nothing goes upstream, and a request body
+        is not read (the connection closes after the answer)."""
+        self.req_done = self.relay.done
+        keep, data = route.answer.render(route, self.host_seen_key or None, self.target, path, self.peer.tls,
+                                         self.keep_alive and self.req_done, self.client11, self.head_request)
+        self.keep_alive = keep
+        self.transport.write(data)
+        self.response_done()
 
     def _dispatch(self, head_len: int, pool) -> None:
         """Adds the body bytes at hand to the head and sends both on one connection.

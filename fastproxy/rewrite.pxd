@@ -16,6 +16,12 @@ cdef bytes _CRLF
 
 
 @cython.final
+cdef class HeaderEdits:
+    cdef readonly frozenset drop
+    cdef readonly bytes add
+
+
+@cython.final
 cdef class Peer:
     cdef readonly str ip
     cdef readonly bytes ip_b
@@ -27,11 +33,17 @@ cdef class Peer:
     cdef public bytes request_id
     cdef bytes block
     cdef bytes block_host
+    cdef readonly bint tls
+    cdef readonly str subject
+    cdef readonly str cn
+    cdef readonly frozenset drop_names
+    cdef readonly bytes subject_line
 
 
 @cython.locals(i=Py_ssize_t)
 cpdef frozenset connection_names(ParsedHead head, bytearray buf)
 cdef bytes _forwarded_host(bytes host)
+cdef frozenset _with_drops(frozenset names, frozenset first, frozenset second)
 @cython.locals(lines=list)
 cdef bytes _forwarding_lines(Peer peer, bytes host, bytes xff, bytes fwd, bint kept_proto, bint kept_host)
 
@@ -47,7 +59,8 @@ cdef class RequestRewriter:
     @cython.locals(i=Py_ssize_t, hid=int, action=int, run=Py_ssize_t, keep=bint, kept_proto=bint,
                    kept_host=bint, actions=tuple)
     cpdef head(self, ParsedHead head, bytearray buf, Py_ssize_t head_len, bytes method, bytes target,
-               bytes host, bytes authority, bint upgrade, bytes fallback_host, Peer peer, Outgoing outgoing)
+               bytes host, bytes authority, bint upgrade, bytes fallback_host, Peer peer, Outgoing outgoing,
+               HeaderEdits edits=*)
     cdef _forwarding(self, bytes host, bytes authority, bytes xff, bytes fwd, bytes rid, bint kept_proto,
                      bint kept_host, bint upgrade, bytes fallback_host, Peer peer, Outgoing outgoing)
 
@@ -71,4 +84,4 @@ cdef class ResponseRewriter:
 
     @cython.locals(i=Py_ssize_t, hid=int, action=int, run=Py_ssize_t, line_end=Py_ssize_t, count=Py_ssize_t)
     cpdef head(self, ParsedHead head, bytearray buf, Py_ssize_t head_len, int status, bint keep, bint client11,
-               int out, Outgoing outgoing)
+               int out, Outgoing outgoing, HeaderEdits edits=*)

@@ -81,15 +81,29 @@ _GOOD_REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,200}").fullmatch
 _NOT_TCHAR = frozenset(b"():;=,[]")
 
 
+class HeaderEdits:
+    """A route's header edits in one direction, made once at config load:
+    ``drop`` the lower-cased names of fields to remove (None: none),
+    ``add`` the lines to append (b"" for none)."""
+
+    __slots__ = ("add", "drop")
+
+    def __init__(self, drop, add: bytes) -> None:
+        self.drop = drop
+        self.add = add
+
+
 class Peer:
     """What the rewriter knows of the client connection; made once per connection.
 
     ``client`` / ``client_b`` and ``request_id`` are results of the last
-    ``RequestRewriter.head`` call.
+    ``RequestRewriter.head`` call.  On a listener that verifies client
+    certificates, ``set_client_cert`` gives the verified ``subject`` and
+    ``cn``, and the field that carries the subject upstream.
     """
 
-    __slots__ = ("block", "block_host", "client", "client_b", "for_b", "ip", "ip_b", "proto_b", "request_id",
-                 "trusted")
+    __slots__ = ("block", "block_host", "client", "client_b", "cn", "drop_names", "for_b", "ip", "ip_b", "proto_b",
+                 "request_id", "subject", "subject_line", "tls", "trusted")
 
     def __init__(self, ip: str, trusted: bool, proto: bytes = b"http") -> None:
         self.ip = ip
@@ -105,6 +119,21 @@ class Peer:
         # they were made for.
         self.block: bytes | None = None
         self.block_host: bytes | None = None
+        self.tls = proto == b"https"
+        self.subject: str | None = None
+        self.cn: str | None = None
+        # Fields the client may not send (the subject field: no spoofing).
+        self.drop_names: frozenset | None = None
+        self.subject_line: bytes | None = None
+
+    def set_client_cert(self, field: str, subject: str | None, cn: str | None) -> None:
+        """The verified client certificate (None: none), sent upstream in ``field``."""
+        self.subject = subject
+        self.cn = cn
+        self.drop_names = frozenset((field.lower().encode("ascii"),))
+        self.subject_line = None
+        if subject is not None:
+            self.subject_line = field.encode("ascii") + b": " + subject.encode("ascii") + _CRLF
 
 
 def connection_names(head: ParsedHead, buf: bytearray) -> frozenset:
@@ -173,21 +202,24 @@ class RequestRewriter:
 
     def head(self, head: ParsedHead, buf: bytearray, head_len: int, method: bytes, target: bytes,
              host: bytes | None, authority: bytes | None, upgrade: bool, fallback_host: bytes, peer: Peer,
-             outgoing: Outgoing) -> None:
+             outgoing: Outgoing, edits: HeaderEdits | None = None) -> None:
         """Adds the head to send upstream to ``outgoing``.
 
         ``head`` holds the parse results of the request head at the start of
         ``buf``, ``head_len`` bytes long.  ``host`` is the Host value (None
         if absent), ``authority`` that of an absolute-form target (it then
         replaces Host), ``target`` the target to send.  ``fallback_host`` is
-        the Host sent when the request had none (HTTP/1.0).  Sets
-        peer.client, peer.client_b and peer.request_id.
+        the Host sent when the request had none (HTTP/1.0).  ``edits``:
+        the route's header edits, if any.  Sets peer.client, peer.client_b
+        and peer.request_id.
         """
         outgoing.add(method)
         outgoing.add(b" ")
         outgoing.add(target)
         outgoing.add(b" HTTP/1.1\r\n")
         names = connection_names(head, buf) if head.flags & F_CONN_OTHER else None
+        if peer.drop_names is not None or edits is not None:
+            names = _with_drops(names, peer.drop_names, None if edits is None else edits.drop)
         actions = REQUEST_ACTIONS
         xff = None
         fwd = None
@@ -233,10 +265,15 @@ class RequestRewriter:
             outgoing.add_slice(buf, run, head_len - 2)
         self._forwarding(host, authority, xff, fwd, rid, kept_proto, kept_host, upgrade, fallback_host, peer,
                          outgoing)
+        if peer.subject_line is not None:
+            outgoing.add(peer.subject_line)
+        if edits is not None:
+            outgoing.add(edits.add)
+        outgoing.add(_CRLF)
 
     def _forwarding(self, host, authority, xff, fwd, rid, kept_proto: bool, kept_host: bool, upgrade: bool,
                     fallback_host: bytes, peer: Peer, outgoing: Outgoing) -> None:
-        """Adds the fields the proxy adds, and the end of the head.
+        """Adds the fields the proxy adds.
 
         ``xff``, ``fwd`` and ``rid`` are the incoming X-Forwarded-For and
         Forwarded chains and X-Request-ID (None when absent); ``kept_proto``
@@ -278,7 +315,14 @@ class RequestRewriter:
             peer.request_id = None
         if upgrade:
             outgoing.add(b"Connection: upgrade\r\n")
-        outgoing.add(_CRLF)
+
+
+def _with_drops(names, first, second):
+    """``names`` (or None) with the names of the sets ``first`` and ``second`` (or None)."""
+    for drop in (first, second):
+        if drop is not None:
+            names = drop if names is None else names | drop
+    return names
 
 
 class ResponseRewriter:
@@ -304,14 +348,15 @@ class ResponseRewriter:
         self.hide_names = frozenset(names)
 
     def head(self, head: ParsedHead, buf: bytearray, head_len: int, status: int, keep: bool, client11: bool,
-             out: int, outgoing: Outgoing) -> None:
+             out: int, outgoing: Outgoing, edits: HeaderEdits | None = None) -> None:
         """Adds the head to send to the client to ``outgoing``.
 
         ``head`` holds the parse results of the response head at the start
         of ``buf``, ``head_len`` bytes long; ``keep``: the client connection
         stays open after this response; ``client11``: the client speaks
         HTTP/1.1; ``out``: the relay.OUT_* re-framing of the body.  Interim
-        (1xx) and 101 heads come here too.
+        (1xx) and 101 heads come here too.  ``edits``: the route's edits
+        (their ``drop`` includes the configured revealing fields).
         """
         count = head.count
         line_end = head.line_start(0) if count else head_len - 2
@@ -326,6 +371,8 @@ class ResponseRewriter:
             names = connection_names(head, buf) | self.hide_names
         elif self.hide_names:
             names = self.hide_names
+        if edits is not None and edits.drop is not None:
+            names = edits.drop if names is None else names | edits.drop
         actions = self.actions
         run = -1
         for i in range(count):
@@ -354,4 +401,6 @@ class ResponseRewriter:
                 outgoing.add(b"Connection: close\r\n")
             elif not client11:
                 outgoing.add(b"Connection: keep-alive\r\n")
+        if edits is not None:
+            outgoing.add(edits.add)
         outgoing.add(_CRLF)

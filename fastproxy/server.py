@@ -67,16 +67,19 @@ class _TlsFactory(_Factory):
     their handshake, which the data path sees only once it is done
     (connection_made), so that a drain waits for them too."""
 
-    __slots__ = ("handshaking", "limit", "timeout")
+    __slots__ = ("handshaking", "limit", "subject_header", "timeout")
 
-    def __init__(self, ctx: ProxyContext, timeout: float) -> None:
+    def __init__(self, ctx: ProxyContext, timeout: float, subject_header: str | None = None) -> None:
         super().__init__(ctx)
         self.timeout = timeout
+        # mTLS: the field that carries the verified client subject upstream.
+        self.subject_header = subject_header
         self.handshaking: dict = {}
         self.limit = 64
 
     def __call__(self) -> DownstreamProtocol:
         protocol = DownstreamProtocol(self.ctx)
+        protocol.subject_header = self.subject_header
         if len(self.handshaking) >= self.limit:
             # Amortised: the limit doubles past what a sweep leaves.
             self.limit = max(64, 2 * self.sweep())
@@ -243,7 +246,7 @@ async def start(config, parser: ModuleType | None = None, *, sockets: list | Non
                 # A handshake is part of the request head's time budget (slowloris).
                 handshake = config.server.timeouts.client_header
                 options.update(ssl=tls[index].context, ssl_handshake_timeout=handshake)
-                factory = _TlsFactory(ctx, handshake)
+                factory = _TlsFactory(ctx, handshake, listener.tls.client_subject_header)
                 tls_factories.append(factory)
             if sockets is None:
                 made = [await loop.create_server(factory, listener.host, listener.port, reuse_address=True,

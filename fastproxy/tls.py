@@ -354,3 +354,60 @@ def upstream_server_name(upstream: Upstream, server: Server) -> str | None:
     if server.scheme != "https" or upstream.tls is None:
         return None
     return upstream.tls.server_name or server.host
+
+
+# -- client certificates (mTLS listeners) ---------------------------------------
+
+# RFC 4514 3: the short names of the attribute types a subject usually holds;
+# others appear under the name the ssl module gives (or as a dotted OID).
+_RDN_NAMES = {
+    "commonName": "CN",
+    "localityName": "L",
+    "stateOrProvinceName": "ST",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "countryName": "C",
+    "streetAddress": "STREET",
+    "domainComponent": "DC",
+    "userId": "UID",
+    "emailAddress": "1.2.840.113549.1.9.1",
+}
+
+
+def _rdn_value(value: str) -> str:
+    """An attribute value escaped as RFC 4514 2.4 asks, in ASCII only: every
+    other character as UTF-8 hex pairs, so that the result is a safe header value."""
+    out = []
+    last = len(value) - 1
+    for index, char in enumerate(value):
+        if char in '"+,;<>\\' or (index == 0 and char in "# ") or (index == last and char == " "):
+            out.append("\\" + char)
+        elif " " <= char <= "~":
+            out.append(char)
+        else:
+            out.append("".join(f"\\{byte:02X}" for byte in char.encode("utf-8")))
+    return "".join(out)
+
+
+def subject_string(subject) -> str:
+    """The RFC 4514 string of a subject as ssl.SSLSocket.getpeercert() gives it
+    (RDNs in certificate order; the string lists the last one first)."""
+    rdns = []
+    for rdn in reversed(subject):
+        rdns.append("+".join(f"{_RDN_NAMES.get(name, name)}={_rdn_value(value)}" for name, value in rdn))
+    return ",".join(rdns)
+
+
+def client_identity(transport) -> tuple[str | None, str | None]:
+    """(RFC 4514 subject, common name) of the client certificate that the
+    handshake on ``transport`` verified, or (None, None); once per connection."""
+    cert = transport.get_extra_info("peercert")
+    if not cert or not cert.get("subject"):
+        return None, None
+    subject = cert["subject"]
+    cn = None
+    for rdn in subject:
+        for name, value in rdn:
+            if name == "commonName":
+                cn = value  # the most specific one, when there are several
+    return subject_string(subject), cn

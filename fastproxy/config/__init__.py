@@ -13,6 +13,7 @@ Files:
     ``units.py``     durations ("1m30s") and sizes ("16KiB")
     ``addresses.py`` "host:port", host names, CIDR blocks
     ``tls.py``       the TLS tables of listeners and upstreams
+    ``routing.py``   one [[route]]: conditions, action, header edits, HSTS
 """
 
 from __future__ import annotations

@@ -34,12 +34,17 @@ __all__ = [
     "TLS_VERSIONS",
     "Certificate",
     "Config",
+    "HeaderEdits",
+    "HeaderMatch",
     "Headers",
+    "Hsts",
     "Limits",
     "Listener",
     "ListenerTLS",
     "LogConfig",
     "Pool",
+    "Redirect",
+    "Respond",
     "Route",
     "Server",
     "ServerConfig",
@@ -149,6 +154,9 @@ class ListenerTLS:
     certificates: tuple[Certificate, ...]
     min_version: str = "1.2"
     client_ca: str | None = None
+    # With client_ca: the header that carries the verified client subject
+    # upstream (any such header from the client is removed first).
+    client_subject_header: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,13 +174,87 @@ class Listener:
 
 
 @dataclass(frozen=True, slots=True)
-class Route:
-    """First match wins; ``host`` and ``path_prefix`` None match anything."""
+class HeaderMatch:
+    """A condition on a request header or query argument ``name``: present
+    (``present`` True, no value), absent (``present`` False), equal to
+    ``value``, or matching the regular expression ``regex`` (search)."""
 
-    upstream: str
-    host: str | None = None
+    name: str
+    present: bool = True
+    value: str | None = None
+    regex: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderEdits:
+    """Header edits, in this order: ``remove`` names, ``set`` (replace any
+    field of that name), ``add`` (append, keeping the others)."""
+
+    remove: tuple[str, ...] = ()
+    set: tuple[tuple[str, str], ...] = ()
+    add: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """``location`` is a template with {scheme}, {host}, {path}, {query} and
+    {uri} (path and query as received); "https" means https://{host}{uri}."""
+
+    location: str
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
+class Respond:
+    status: int
+    body: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Hsts:
+    """Strict-Transport-Security, sent on responses over TLS only (RFC 6797 7.2)."""
+
+    max_age: int = 31536000
+    include_subdomains: bool = False
+    preload: bool = False
+
+
+# The statuses a redirect may use, and its default for a location / the https upgrade.
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+DEFAULT_REDIRECT_STATUS = 302
+DEFAULT_HTTPS_REDIRECT_STATUS = 308
+DEFAULT_CLIENT_SUBJECT_HEADER = "X-Client-Subject"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """First match wins: every condition set must hold (empty/None: any);
+    ``redirect = "https"`` implies ``scheme = "http"``.
+    Exactly one action: ``upstream``, ``redirect`` or ``respond``.  With an
+    upstream, at most one path rewrite: ``strip_prefix`` (the same as
+    ``rewrite_prefix = "/"``), ``rewrite_prefix`` (replaces path_prefix) or
+    ``rewrite_path`` (a template over path_regex's groups, $1 or ${name})."""
+
+    upstream: str | None = None
+    host: tuple[str, ...] = ()
+    # "http" or "https": how the request came (None: either).
+    scheme: str | None = None
     path_prefix: str | None = None
+    path_regex: str | None = None
+    methods: tuple[str, ...] = ()
+    headers: tuple[HeaderMatch, ...] = ()
+    query: tuple[HeaderMatch, ...] = ()
+    client_subject: tuple[str, ...] = ()
+    client_cn: tuple[str, ...] = ()
     strip_prefix: bool = False
+    rewrite_prefix: str | None = None
+    rewrite_path: str | None = None
+    redirect: Redirect | None = None
+    respond: Respond | None = None
+    request_headers: HeaderEdits = field(default_factory=HeaderEdits)
+    response_headers: HeaderEdits = field(default_factory=HeaderEdits)
+    hsts: Hsts | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,14 @@ import os
 from fastproxy.config import _text
 from fastproxy.config.addresses import check_hostname
 from fastproxy.config.reader import MISSING, Section
-from fastproxy.config.schema import TLS_VERSIONS, Certificate, ListenerTLS, UpstreamTLS
+from fastproxy.config.routing import check_field_name
+from fastproxy.config.schema import (
+    DEFAULT_CLIENT_SUBJECT_HEADER,
+    TLS_VERSIONS,
+    Certificate,
+    ListenerTLS,
+    UpstreamTLS,
+)
 
 __all__ = ["read_listener_tls", "read_upstream_tls", "split_scheme"]
 
@@ -76,11 +83,29 @@ def read_listener_tls(listener: Section, base: str) -> ListenerTLS | None:
             sec.problem("min_version", f"{_text.show(min_version)} is not a TLS version "
                         f"(use {_text.quoted_list(TLS_VERSIONS)})")
     client_ca = _path(sec, "client_ca", base, required=False)
+    subject_header = _subject_header(sec)
     certificates = _certificates(sec, base)
     sec.finish()
     if len(sec.problems) != before or certificates is None:
         return None
-    return ListenerTLS(certificates=certificates, min_version=min_version, client_ca=client_ca)
+    if client_ca is None:
+        subject_header = None
+    elif subject_header is None:
+        subject_header = DEFAULT_CLIENT_SUBJECT_HEADER
+    return ListenerTLS(certificates=certificates, min_version=min_version, client_ca=client_ca,
+                       client_subject_header=subject_header)
+
+
+def _subject_header(sec: Section) -> str | None:
+    name = sec.string("client_subject_header", None)
+    if name is None:
+        return None
+    problem = check_field_name(name)
+    if problem:
+        sec.problem("client_subject_header", problem)
+    elif sec.data.get("client_ca", MISSING) is MISSING:
+        sec.problem("client_subject_header", "needs client_ca (only a verified certificate has a subject to forward)")
+    return name
 
 
 def _certificates(sec: Section, base: str) -> tuple[Certificate, ...] | None:

@@ -14,9 +14,10 @@ import os
 import re
 
 from fastproxy.config import _text
-from fastproxy.config.addresses import check_route_host, parse_host_port, parse_network
+from fastproxy.config.addresses import parse_host_port, parse_network
 from fastproxy.config.balancing import read_balancing
 from fastproxy.config.reader import MISSING, Problems, Section
+from fastproxy.config.routing import read_route
 from fastproxy.config.schema import (
     LOG_FORMATS,
     MIB,
@@ -62,6 +63,8 @@ def parse_config(data: dict, source: str = "<dict>") -> Config:
     listeners = _listeners(root, base)
     upstream_names = _upstream_names(data.get("upstream"))
     routes = _routes(root, upstream_names)
+    if not problems:
+        _check_client_routes(root, listeners, routes)
     upstreams = _upstreams(root, base)
     log = _log(root.table("log"))
     root.finish()
@@ -270,46 +273,18 @@ def _routes(root: Section, upstream_names: list[str]) -> tuple[Route, ...]:
 
 
 def _route(sec: Section, upstream_names: list[str]) -> Route:
-    host = sec.string("host", None)
-    if host is not None:
-        try:
-            host = check_route_host(host)
-        except ValueError as exc:
-            sec.problem("host", str(exc))
-    prefix = sec.string("path_prefix", None)
-    if prefix is not None:
-        problem = _path_prefix_problem(prefix)
-        if problem:
-            sec.problem("path_prefix", problem)
-    strip = sec.boolean("strip_prefix", False)
-    if strip and sec.data.get("path_prefix", MISSING) is MISSING:
-        sec.problem(
-            "strip_prefix", "true is only meaningful with path_prefix (set path_prefix or remove this)"
-        )
-    upstream = sec.string("upstream", None)
-    if upstream is None:
-        if sec.data.get("upstream", MISSING) is MISSING:
-            sec.problem(
-                "upstream", 'is required (the name of an [upstream.NAME] table, e.g. upstream = "api")'
-            )
-    elif upstream not in upstream_names:
-        sec.problem(
-            "upstream",
-            f"no upstream named {_text.show(upstream)} {_known_upstreams(upstream, upstream_names)}",
-        )
-    sec.finish()
-    return Route(upstream=upstream, host=host, path_prefix=prefix, strip_prefix=strip)
+    return read_route(sec, upstream_names, lambda name: _known_upstreams(name, upstream_names))
 
 
-def _path_prefix_problem(prefix: str) -> str | None:
-    if not prefix.startswith("/"):
-        return f'{_text.show(prefix)} must start with "/"'
-    for char in prefix:
-        if not char.isascii():
-            return f"{_text.show(prefix)} has a non-ASCII character {_text.show(char)} (percent-encode it)"
-        if char.isspace() or not char.isprintable() or char in "?#":
-            return f"{_text.show(prefix)} has {_text.show(char)}, which cannot appear in a path"
-    return None
+def _check_client_routes(root: Section, listeners: tuple[Listener, ...], routes: tuple[Route, ...]) -> None:
+    """Routes on the client certificate need a listener that verifies one."""
+    if any(listener.tls is not None and listener.tls.client_ca for listener in listeners):
+        return
+    for index, route in enumerate(routes):
+        for key in ("client_subject", "client_cn"):
+            if getattr(route, key):
+                root.problems.add(f"route[{index}].{key}", "no listener verifies client certificates "
+                                  "(set client_ca in a [listener.tls])")
 
 
 def _known_upstreams(name: str, upstream_names: list[str]) -> str:

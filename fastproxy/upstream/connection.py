@@ -304,7 +304,7 @@ class UpstreamConnection:
                 keep = False
         owner.keep_alive = keep
         outgoing = self.ctx.out
-        self.ctx.resp_rewriter.head(head, buf, head_len, status, keep, client11, out, outgoing)
+        self.ctx.resp_rewriter.head(head, buf, head_len, status, keep, client11, out, outgoing, owner.resp_edits)
         relay = self.relay
         relay.begin(framing, head.content_length, out)
         self.start = head_len

@@ -114,7 +114,7 @@ def test_version_reports_a_parser_that_cannot_import(monkeypatch, capsys):
 def test_check_ok(capsys):
     assert main(["check", "-c", str(EXAMPLE)]) == 0
     out, err = capsys.readouterr()
-    assert out == f"{EXAMPLE}: OK (2 listeners, 3 routes, 2 upstreams)\n"
+    assert out == f"{EXAMPLE}: OK (2 listeners, 7 routes, 2 upstreams)\n"
     assert err == ""
 
 
@@ -312,4 +312,4 @@ def test_python_m_fastproxy_version():
 def test_python_m_fastproxy_check():
     result = _python_m("check", "-c", "fastproxy/examples/basic.toml")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "fastproxy/examples/basic.toml: OK (2 listeners, 3 routes, 2 upstreams)\n"
+    assert result.stdout == "fastproxy/examples/basic.toml: OK (2 listeners, 7 routes, 2 upstreams)\n"

@@ -70,7 +70,7 @@ def test_minimal_file_gets_every_default(tmp_path):
     assert config.server.drain_timeout == 30.0
     assert config.log == LogConfig(format="text")
     assert config.listeners == (Listener(host="127.0.0.1", port=8080),)
-    assert config.routes == (Route(upstream="api", host=None, path_prefix=None, strip_prefix=False),)
+    assert config.routes == (Route(upstream="api", host=(), path_prefix=None, strip_prefix=False),)
     assert config.upstreams == (
         Upstream(
             name="api",
@@ -92,9 +92,9 @@ def test_bundled_example_is_valid_and_uses_every_key():
     api = config.upstream("api")
     assert [(s.address, s.weight) for s in api.servers] == [("127.0.0.1:9001", 1), ("127.0.0.1:9002", 3)]
     assert config.routes[0] == Route(
-        upstream="api", host="api.example.com", path_prefix="/api/", strip_prefix=True
+        upstream="api", host=("api.example.com",), path_prefix="/api/", strip_prefix=True
     )
-    assert config.routes[1].host == "*.example.com"
+    assert config.routes[1].host == ("*.example.com",)
     # Every key of the schema appears in the example: compare with the dataclass fields.
     raw = parse_toml(EXAMPLE.read_bytes())
     for section, cls in [

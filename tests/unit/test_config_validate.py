@@ -157,7 +157,7 @@ CASES = [
      'expected an array of tables ([[route]]), got a table { upstream = "api" }'),
     (("route",), [5], "route[0]", "expected a table, got 5"),
     (("route", 0), {}, "route[0].upstream",
-     'is required (the name of an [upstream.NAME] table, e.g. upstream = "api")'),
+     'is required unless the route has redirect or respond (e.g. upstream = "api", redirect = "https", respond = 404)'),
     (("route", 0, "upstream"), 5, "route[0].upstream", "expected a string, got 5"),
     (("route", 0, "upstream"), "apx", "route[0].upstream", 'no upstream named "apx" (did you mean "api"?)'),
     (("route", 0, "upstream"), "API", "route[0].upstream", 'no upstream named "API" (did you mean "api"?)'),
@@ -175,7 +175,10 @@ CASES = [
     (("route", 0, "host"), "[nope]", "route[0].host", '"[nope]" is not an IPv6 address'),
     (("route", 0, "host"), "exämple.com", "route[0].host",
      '"exämple.com" is not a valid host name ("ä" is not allowed)'),
-    (("route", 0, "host"), ["a.com"], "route[0].host", 'expected a string, got an array ["a.com"]'),
+    (("route", 0, "host"), ["a.com", 5], "route[0].host",
+     'expected a host name or an array of them, got an array ["a.com", 5]'),
+    (("route", 0, "host"), ["a.com", "a.*.com"], "route[0].host[1]",
+     '"a.*.com": "*" may only be the whole first label, as in "*.example.com" (leave host out to match every host)'),
     (("route", 0, "path_prefix"), "api/", "route[0].path_prefix", '"api/" must start with "/"'),
     (("route", 0, "path_prefix"), "/a b", "route[0].path_prefix",
      '"/a b" has " ", which cannot appear in a path'),
@@ -410,7 +413,7 @@ def test_accepted_forms_are_normalised():
         ("my-host.example", 8080),
     ]
     assert config.listeners[0].address == "[::1]:0"
-    assert [r.host for r in config.routes] == ["api.example.com", "*.example.com", "[::1]", "10.0.0.1"]
+    assert [r.host for r in config.routes] == [("api.example.com",), ("*.example.com",), ("[::1]",), ("10.0.0.1",)]
     assert config.routes[1].strip_prefix is True and config.routes[1].path_prefix == "/static/"
     upstream = config.upstream("a.b-c_d")
     assert [(s.host, s.port, s.weight) for s in upstream.servers] == [

@@ -156,3 +156,52 @@ def test_the_request_line_is_rebuilt(parser_impl):
     assert out.startswith(b"GET /a HTTP/1.1\r\nHost: h\r\n")
     out, _ = _request(parser_impl, b"GET /api/a HTTP/1.1\r\nHost: h\r\n\r\n", target=b"/a")
     assert out.startswith(b"GET /a HTTP/1.1\r\nHost: h\r\n")
+
+
+def _edited_request(parser_impl, raw: bytes, edits, peer=None) -> bytes:
+    p = parser_impl.RequestParser()
+    head = ParsedHead(p)
+    buf = bytearray(raw)
+    n = head.parse(buf, len(buf))
+    out = Outgoing()
+    RequestRewriter(TrustedProxies(()), request_id=False).head(head, buf, n, p.method, p.target, p.get(b"host"),
+                                                               None, False, b"up:1", peer or Peer("192.0.2.7", False),
+                                                               out, edits)
+    return out.take()
+
+
+def test_route_edits_on_the_request(parser_impl):
+    from fastproxy.rewrite import HeaderEdits
+
+    edits = HeaderEdits(frozenset({b"x-env", b"x-drop"}), b"X-Env: prod\r\n")
+    out = _edited_request(parser_impl, b"GET / HTTP/1.1\r\nHost: h\r\nX-Env: dev\r\nX-Drop: 1\r\nX-Keep: 2\r\n"
+                                       b"Connection: x-keep\r\n\r\n", edits)
+    assert out.startswith(b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: ")
+    assert out.endswith(b"X-Real-IP: 192.0.2.7\r\nX-Env: prod\r\n\r\n")
+    assert b"dev" not in out and b"X-Drop" not in out and b"X-Keep" not in out
+
+
+def test_client_subject_replaces_what_the_client_sent(parser_impl):
+    peer = Peer("192.0.2.7", False, b"https")
+    peer.set_client_cert("X-Client-Subject", "CN=alice", "alice")
+    out = _edited_request(parser_impl, b"GET / HTTP/1.1\r\nHost: h\r\nx-client-subject: CN=root\r\n\r\n", None, peer)
+    assert b"CN=root" not in out and out.endswith(b"X-Client-Subject: CN=alice\r\n\r\n")
+    assert (peer.tls, peer.subject, peer.cn) == (True, "CN=alice", "alice")
+    anonymous = Peer("192.0.2.7", False, b"https")
+    anonymous.set_client_cert("X-Client-Subject", None, None)
+    out = _edited_request(parser_impl, b"GET / HTTP/1.1\r\nHost: h\r\nX-Client-Subject: CN=root\r\n\r\n", None,
+                          anonymous)
+    assert b"Client-Subject" not in out
+
+
+def test_route_edits_on_the_response(parser_impl):
+    from fastproxy.rewrite import HeaderEdits
+
+    head = ParsedHead(parser_impl.ResponseParser(), True)
+    buf = bytearray(b"HTTP/1.1 200 OK\r\nCache-Control: max-age=9\r\nContent-Length: 0\r\nX-B: b\r\n\r\n")
+    n = head.parse(buf, len(buf), 0)
+    outgoing = Outgoing()
+    edits = HeaderEdits(frozenset({b"cache-control"}), b"Cache-Control: no-store\r\n")
+    ResponseRewriter().head(head, buf, n, 200, False, True, OUT_PASS, outgoing, edits)
+    assert outgoing.take() == (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-B: b\r\nConnection: close\r\n"
+                               b"Cache-Control: no-store\r\n\r\n")

@@ -1,8 +1,16 @@
-"""The router: host matching, prefix matching on segment boundaries, strip_prefix."""
+"""The router: host matching, prefix matching on segment boundaries, strip_prefix,
+the other conditions (scheme, methods, path regex, headers, query, client
+certificate) and the path rewrites."""
 
 import pytest
 
-from fastproxy.route import Route, Router, host_key, split_absolute
+from fastproxy import parser as http_parser
+from fastproxy.actions import compile_route
+from fastproxy.config.schema import HeaderMatch
+from fastproxy.config.schema import Route as RouteSpec
+from fastproxy.heads import ParsedHead
+from fastproxy.rewrite import Peer
+from fastproxy.route import Route, Router, host_key, path_only, query_pairs, split_absolute
 
 
 def _router(*specs):
@@ -80,3 +88,119 @@ def test_no_strip_keeps_the_target():
 ])
 def test_split_absolute(target, authority, path):
     assert split_absolute(target) == (authority, path)
+
+
+# -- conditions and rewrites (compiled from config routes) ---------------------
+
+
+def _compiled(**spec):
+    spec.setdefault("upstream", "u")
+    return compile_route(0, RouteSpec(**spec), {"u": "group"})
+
+
+def _head(raw: bytes):
+    head = ParsedHead(http_parser.RequestParser(max_uri_bytes=8192, max_header_bytes=16384, max_header_count=100))
+    buf = bytearray(raw)
+    assert head.parse(buf, len(buf)) == len(raw)
+    return head, buf
+
+
+def _failure(route, method=b"GET", path=b"/", fields=b"", peer=None):
+    head, buf = _head(method + b" " + path + b" HTTP/1.1\r\nHost: h\r\n" + fields + b"\r\n")
+    return route.more.first_failure(method, path, head, buf, peer)
+
+
+def test_a_host_and_prefix_route_has_no_conditions():
+    route = _compiled(host=("a.example",), path_prefix="/api")
+    assert route.more is None and route.answer is None and route.req_edits is None
+    assert Router([route]).match(b"a.example", b"/api/x") is route
+
+
+def test_several_hosts_exact_and_wildcard():
+    router = Router([_compiled(host=("a.example", "*.b.example"))])
+    for host, hit in [(b"a.example", True), (b"x.b.example", True), (b"x.y.b.example", True),
+                      (b"b.example", False), (b"c.example", False)]:
+        assert (router.match(host, b"/") is not None) is hit, host
+
+
+def test_methods_and_path_regex():
+    route = _compiled(methods=("GET", "HEAD"), path_regex="^/items/[0-9]+$")
+    assert _failure(route, b"GET", b"/items/1?x=y") is None
+    assert _failure(route, b"POST", b"/items/1") == "methods"
+    assert _failure(route, b"HEAD", b"/items/x") == "path_regex"
+
+
+@pytest.mark.parametrize("match, fields, held", [
+    (HeaderMatch("X-A"), b"X-A: \r\n", True),
+    (HeaderMatch("X-A"), b"", False),
+    (HeaderMatch("X-A", present=False), b"", True),
+    (HeaderMatch("X-A", present=False), b"x-a: 1\r\n", False),
+    (HeaderMatch("X-A", value="v"), b"X-A: w\r\nX-A: v\r\n", True),  # any of the fields
+    (HeaderMatch("X-A", value="v"), b"X-A: V\r\n", False),
+    (HeaderMatch("X-A", regex="^v[0-9]$"), b"X-A: v1\r\n", True),
+    (HeaderMatch("Upgrade", value="websocket"), b"Upgrade: websocket\r\nConnection: upgrade\r\n", True),
+    (HeaderMatch("Host", regex=r"^h$"), b"", True),  # a field the parser tags, found by id
+])
+def test_header_conditions(match, fields, held):
+    assert (_failure(_compiled(headers=(match,)), fields=fields) is None) is held
+
+
+@pytest.mark.parametrize("match, path, held", [
+    (HeaderMatch("debug"), b"/?debug", True),
+    (HeaderMatch("debug"), b"/?debugx=1", False),
+    (HeaderMatch("debug", present=False), b"/?a=1", True),
+    (HeaderMatch("v", value="2 b"), b"/?v=1&v=2+b", True),
+    (HeaderMatch("v", value="2 b"), b"/?v=2%20b", True),
+    (HeaderMatch("v", regex="^[0-9]+$"), b"/?v=12", True),
+    (HeaderMatch("v", regex="^[0-9]+$"), b"/", False),
+])
+def test_query_conditions(match, path, held):
+    assert (_failure(_compiled(query=(match,)), path=path) is None) is held
+
+
+def test_query_pairs_and_path_only():
+    assert query_pairs(b"/a?x=1&&y&z=%41+b") == [(b"x", b"1"), (b"y", b""), (b"z", b"A b")]
+    assert query_pairs(b"/a") == []
+    assert path_only(b"/a?b") == b"/a" and path_only(b"/a") == b"/a"
+
+
+def test_client_certificate_conditions():
+    route = _compiled(client_cn=("alice",), client_subject=("CN=alice,O=Example",))
+    peer = Peer("127.0.0.1", False, b"https")
+    assert _failure(route, peer=peer) == "client_subject"  # no certificate
+    peer.set_client_cert("X-Client-Subject", "CN=alice,O=Example", "alice")
+    assert _failure(route, peer=peer) is None
+    peer.set_client_cert("X-Client-Subject", "CN=alice,O=Other", "alice")
+    assert _failure(route, peer=peer) == "client_subject"
+
+
+@pytest.mark.parametrize("prefix, replacement, path, target", [
+    ("/api", "/v2", b"/api", b"/v2"),
+    ("/api", "/v2", b"/api/x?q", b"/v2/x?q"),
+    ("/api", "/v2/", b"/api/x", b"/v2/x"),
+    ("/api/", "/v2", b"/api/x", b"/v2/x"),
+    ("/api/", "/v2/", b"/api/", b"/v2/"),
+    ("/api", "/", b"/api?q", b"/?q"),
+])
+def test_rewrite_prefix(prefix, replacement, path, target):
+    route = _compiled(path_prefix=prefix, rewrite_prefix=replacement)
+    assert route.target(path) == target
+
+
+@pytest.mark.parametrize("regex, template, path, target", [
+    (r"^/u/([0-9]+)$", "/users/$1", b"/u/7?x=1", b"/users/7?x=1"),
+    (r"^/u/(?P<id>[0-9]+)/(.*)", "/users/${id}/f/${2}", b"/u/7/a/b", b"/users/7/f/a/b"),
+    (r"^/(a)?b", "/x$1y", b"/b", b"/xy"),  # a group that took no part is empty
+    (r"^/(.*)$", "$1", b"/keep", b"/keep"),
+])
+def test_rewrite_path_by_regex(regex, template, path, target):
+    route = _compiled(path_regex=regex, rewrite_path=template)
+    assert route.more.first_failure(b"GET", path, None, None, None) is None
+    assert route.target(path) == target
+
+
+def test_scheme_condition():
+    route = _compiled(scheme="https")
+    assert _failure(route, peer=Peer("127.0.0.1", False, b"https")) is None
+    assert _failure(route, peer=Peer("127.0.0.1", False, b"http")) == "scheme"
+    assert _compiled(scheme="http").more.tls == 0

@@ -206,3 +206,13 @@ def test_peer_subject():
     assert peer_subject(_Transport(cert)) == r"CN=alice+UID=42,O=Example\, Inc.,C=FR"
     assert peer_subject(_Transport({})) is None
     assert peer_subject(_Transport(None)) is None
+
+
+def test_subject_string_follows_rfc_4514():
+    from fastproxy.tls import subject_string
+
+    subject = ((("countryName", "SE"),), (("organizationName", "Ex, Inc"),),
+               (("organizationalUnitName", "a"), ("commonName", "#x+y ")), (("emailAddress", "a@b"),),
+               (("commonName", "Zoë"),))
+    assert subject_string(subject) == ("CN=Zo\\C3\\AB,1.2.840.113549.1.9.1=a@b,OU=a+CN=\\#x\\+y\\ ,"
+                                       "O=Ex\\, Inc,C=SE")
