@@ -76,6 +76,7 @@ class _Channel:
         self.read()
         if not self.open:
             self.admin._unregister(self.sock)
+            self.admin._gone(self.pid)
 
     def read(self) -> None:
         """Takes every line at hand (also after the worker is gone)."""
@@ -186,6 +187,10 @@ class AdminServer:
         self._unregister(channel.sock)
         self.supervisor.private_fds.discard(channel.sock.fileno())
         channel.sock.close()
+        self._gone(pid)
+
+    def _gone(self, pid: int) -> None:
+        """Worker ``pid`` will answer no more: nothing waits for it."""
         for gather in list(self.gathers.values()):
             if pid in gather.waiting:
                 gather.waiting.discard(pid)

@@ -8,7 +8,7 @@ took), servers by upstream name and address as written in the config.
 
     counters   {name: int}                    Counters, except the gauges
     totals     {bytes_in, bytes_out, tls_handshakes}
-    routes     {route: {upstream, codes[CLASSES], latency[BUCKETS], latency_sum}}
+    routes     {route: {upstream, host, path_prefix, codes[CLASSES], latency[BUCKETS], latency_sum}}
     servers    {upstream: {server: {codes[CLASSES]}}}
     gauges     {connections_active, in_flight}
     state      {upstream: {server: {in_flight, out[reasons], health}}}
@@ -44,9 +44,12 @@ def worker_snapshot(ctx, config) -> dict:
     classes = acct["classes"]
     buckets = len(acct["bounds"]) + 1
     routes = {}
+    matches = [(route.host or "*", route.path_prefix or "/") for route in config.routes] + [("", "")]
     for i, (label, upstream) in enumerate(route_labels(config)):
         routes[label] = {
             "upstream": upstream,
+            "host": matches[i][0],
+            "path_prefix": matches[i][1],
             "codes": acct["by_route"][i * classes:(i + 1) * classes],
             "latency": acct["latency"][i * buckets:(i + 1) * buckets],
             "latency_sum": acct["latency_sum"][i],
@@ -108,7 +111,7 @@ def merge(into: dict, other: dict) -> dict:
             into[key] = _copy(value)
         elif isinstance(value, dict):
             merge(mine, value)
-        elif isinstance(value, bool) or isinstance(value, str):
+        elif isinstance(value, (bool, str)):
             pass
         elif isinstance(value, (int, float)):
             into[key] = mine + value
@@ -174,6 +177,11 @@ def render(total: dict, workers: int, uptime: float) -> str:
     out.family("fastproxy_uptime_seconds", "gauge", "Seconds since the supervisor started.")
     out.sample("fastproxy_uptime_seconds", round(uptime, 3))
     routes = total.get("routes", {})
+    out.family("fastproxy_route_info", "gauge", "What each route label matches (the route's index in the config).")
+    for route, data in routes.items():
+        if route != "none":
+            out.sample("fastproxy_route_info", 1, route=route, upstream=data["upstream"],
+                       host=data.get("host", ""), path_prefix=data.get("path_prefix", ""))
     out.family("fastproxy_http_requests_total", "counter", "Requests by route and response status class.")
     for route, data in routes.items():
         for code, count in zip(CODE_LABELS, data["codes"]):

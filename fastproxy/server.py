@@ -20,6 +20,11 @@ per-request work is in the data path, one stage per module:
     rewrite         rewrite.py            request and response heads
     bodies          relay.py              framing, re-framing, one write per piece
     answer          respond.py            the proxy's own error answers and log lines
+    log             accounting.py         per-request counts: routes, servers, latency
+                    accesslog.py          access log lines, written off the hot path
+    operate         admin.py              the admin API, in the supervisor
+                    control.py            a worker's control channel to it
+                    metrics.py            worker snapshots, their sum, Prometheus text
 and their helpers: context.py (typed settings), heads.py (parse results),
 outgoing.py (the next write), clientip.py (trusted proxies), deadline.py
 (timers), buffers.py (receive buffers), counters.py.  The data-path modules

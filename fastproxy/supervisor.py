@@ -228,16 +228,16 @@ class Supervisor:
     def _handle_signals(self) -> None:
         while self.signals:
             signum = self.signals.pop(0)
-            if signum == signal.SIGHUP:
+            if signum == signal.SIGUSR1:
+                log.info("reopening the access logs")
+                for worker in self.workers.values():
+                    _kill(worker.pid, signal.SIGUSR1)
+            elif signum == signal.SIGHUP:
                 self._reload()
             elif signum == signal.SIGQUIT or (signum != signal.SIGCHLD and self.stopping):
                 self._stop(immediate=True)
             elif signum in (signal.SIGTERM, signal.SIGINT):
                 self._stop(immediate=False)
-            elif signum == signal.SIGUSR1:
-                log.info("reopening the access logs")
-                for worker in self.workers.values():
-                    _kill(worker.pid, signal.SIGUSR1)
 
     # -- workers ---------------------------------------------------------------
 
@@ -432,6 +432,8 @@ class Supervisor:
                 log.error("reload: %s: %s", source, f"{key}: {message}" if key else message)
             log.error("reload failed: still serving the previous configuration")
             return
+        if config.admin != self.config.admin:
+            log.warning("reload: [admin] changes take effect at the next start, not on a reload")
         generation = self._generation(config, tls, listeners)
         generation.grown = grown
         generation.deadline = time.monotonic() + READY_TIMEOUT

@@ -2,7 +2,7 @@
 summed over workers (parsed by prometheus-client's own parser) and never
 going backwards across a worker restart and a reload, /status, /upstreams,
 the drain switch surviving restarts and reloads, and the admin API off by
-default.  The access log has tests of its own (test_accesslog.py)."""
+default.  The access log has tests of its own (test_access_log.py)."""
 
 from __future__ import annotations
 
@@ -141,6 +141,7 @@ def test_metrics_sum_over_workers_and_never_go_backwards(run_proxy, origins):
     samples = scrape(port)
     server = f"127.0.0.1:{origin.port}"
     assert value(samples, "fastproxy_workers") == 2
+    assert value(samples, "fastproxy_route_info", route="0", upstream="main", host="*", path_prefix="/api/") == 1
     assert requests_2xx(samples) == sent == len(origin.requests)
     assert value(samples, "fastproxy_http_requests_total", route="none", upstream="", code="4xx") == 3
     assert value(samples, "fastproxy_upstream_requests_total", upstream="main", server=server, code="2xx") == sent

@@ -18,7 +18,7 @@ def snapshot(ok: int, slow: int = 0, active: int = 0, out: list | None = None) -
     return {
         "counters": {"requests": ok + slow, "upstream_connects": 1, "upstream_reuses": ok + slow - 1},
         "totals": {"bytes_in": 10 * (ok + slow), "bytes_out": 100, "tls_handshakes": 0},
-        "routes": {"0": {"upstream": "main", "codes": [0, 0, ok + slow, 0, 0, 0], "latency": latency,
+        "routes": {"0": {"upstream": "main", "host": "api.example", "path_prefix": "/v1/", "codes": [0, 0, ok + slow, 0, 0, 0], "latency": latency,
                          "latency_sum": 0.5 * slow},
                    "none": {"upstream": "", "codes": [0, 0, 0, 0, 1, 0], "latency": [1] + [0] * (BUCKETS - 1),
                             "latency_sum": 0.0}},
@@ -66,7 +66,7 @@ def test_render_parses_with_the_official_parser():
     assert parsed[("fastproxy_http_requests_total", route)] == 6
     assert parsed["fastproxy_http_requests"] == "counter"
     assert parsed["fastproxy_request_duration_seconds"] == "histogram"
-    le = lambda v: (("le", v), ("route", "0"), ("upstream", "main"))  # noqa: E731
+    le = lambda v: (("le", v), ("route", "0"), ("upstream", "main"))
     assert parsed[("fastproxy_request_duration_seconds_bucket", le("0.001"))] == 4
     assert parsed[("fastproxy_request_duration_seconds_bucket", le("10.0"))] == 4
     assert parsed[("fastproxy_request_duration_seconds_bucket", le("+Inf"))] == 6
@@ -79,6 +79,8 @@ def test_render_parses_with_the_official_parser():
     assert parsed[("fastproxy_upstream_pool_reuse_ratio", ())] == 4 / 6
     assert parsed[("fastproxy_received_bytes_total", ())] == 60
     assert parsed[("fastproxy_requests_total", ())] == 6  # Counters, as they are
+    info = (("host", "api.example"), ("path_prefix", "/v1/"), ("route", "0"), ("upstream", "main"))
+    assert parsed[("fastproxy_route_info", info)] == 1
 
 
 def test_render_escapes_label_values():

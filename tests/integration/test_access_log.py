@@ -13,7 +13,6 @@ import socket
 import pytest
 
 from tests.integration.origin import Origin
-from tests.integration.rawhttp import Client
 from tests.integration.supervised import Supervised
 
 

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import socket
 
+from fastproxy.config import parse_config
 from fastproxy.metrics import worker_snapshot
+from tests.integration.conftest import ProxyThread
+from tests.integration.rawhttp import Client
+from tests.integration.tlsfiles import Pki
 
 
 def snapshot(p) -> dict:
@@ -96,3 +100,29 @@ def test_counts_do_not_depend_on_fragmentation(proxy_factory, origin):
     snap = snapshot(p)
     assert codes(snap, "0") == {"2xx": 1}
     assert snap["totals"]["bytes_in"] == len(request)
+
+
+def test_tls_handshakes_are_counted(parser_impl, origin, tmp_path):
+    pki = Pki(tmp_path / "pki")
+    cert = pki.issue("site", "site.example")
+    config = parse_config({
+        "listener": [{"bind": "127.0.0.1:0", "tls": {"certificates": [{"cert": cert.cert, "key": cert.key}]}},
+                     {"bind": "127.0.0.1:0"}],
+        "route": [{"upstream": "origin"}],
+        "upstream": {"origin": {"servers": [f"127.0.0.1:{origin.port}"]}},
+    })
+    p = ProxyThread(config, parser_impl)
+    try:
+        for _ in range(2):
+            client = Client(p.proxy.addresses[0])
+            client.sock = pki.client_context().wrap_socket(client.sock, server_hostname="site.example")
+            with client:
+                assert client.request("GET", "/echo", host="site.example").status == 200
+        with Client(p.proxy.addresses[1]) as client:  # plain: no handshake
+            assert client.request("GET", "/echo").status == 200
+        p.wait_until(lambda: snapshot(p)["gauges"]["connections_active"] == 0, what="connections closed")
+        snap = snapshot(p)
+        assert snap["totals"]["tls_handshakes"] == 2
+        assert snap["routes"]["0"]["codes"][2] == 3
+    finally:
+        p.stop()
