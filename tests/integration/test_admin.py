@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import signal
+import time
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -172,6 +173,26 @@ def test_metrics_sum_over_workers_and_never_go_backwards(run_proxy, origins):
     assert value(samples, "fastproxy_workers") == 2
     more = send_until_both_workers(proxy.port, 2)
     assert requests_2xx(scrape(port)) == sent + more == len(origin.requests)
+    assert proxy.stop() == 0
+
+
+def test_a_stuck_worker_does_not_hang_the_admin_api(run_proxy, origins):
+    proxy = run_proxy(config(origins("a"), workers=2))
+    port = admin_port(proxy)
+    sent = send_until_both_workers(proxy.port, 4)
+    assert requests_2xx(scrape(port)) == sent
+    stuck = proxy.workers()[0]
+    os.kill(stuck, signal.SIGSTOP)
+    try:
+        mark = proxy.mark()
+        started = time.monotonic()
+        samples = scrape(port)  # answered after the gather timeout, with what the stuck one said last
+        assert time.monotonic() - started < 5
+        assert requests_2xx(samples) == sent
+        proxy.wait_for(rf"no answer from worker pids \[{stuck}\]", after=mark)
+    finally:
+        os.kill(stuck, signal.SIGCONT)
+    assert requests_2xx(scrape(port)) == sent
     assert proxy.stop() == 0
 
 
