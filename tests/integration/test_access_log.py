@@ -13,6 +13,7 @@ import socket
 import pytest
 
 from tests.integration.origin import Origin
+from tests.integration.rawhttp import Client
 from tests.integration.supervised import Supervised
 
 
@@ -146,3 +147,23 @@ def test_sigusr1_reopens_after_a_rename_and_loses_nothing(run_proxy, origin, tmp
     new = (tmp_path / "access.log").read_text().splitlines()
     assert (len(old), len(new)) == (6, 4)
     assert all(json.loads(line)["status"] == 200 for line in old + new)
+
+
+def test_a_graceful_stop_logs_the_request_it_finished(run_proxy, origin, tmp_path):
+    """A request still in flight when SIGTERM comes is finished and logged;
+    a SIGUSR1 meanwhile does not turn the stop into an immediate one."""
+    proxy = run_proxy(config(origin, "json"))
+    with Client(("127.0.0.1", proxy.port)) as client:
+        client.send(b"GET /api/gate/slow HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert origin.gate_reached("slow").wait(10)
+        proxy.send(signal.SIGTERM)
+        proxy.wait_for(r"draining: 1 client connections open")
+        mark = proxy.mark()
+        proxy.send(signal.SIGUSR1)
+        proxy.wait_for(r"reopening the access logs", after=mark)
+        origin.release("slow")
+        response = client.read_response()
+        assert response.status == 200 and response.body.endswith(b"part 2\n")
+    assert proxy.stop() == 0
+    [line] = [json.loads(x) for x in (tmp_path / "access.log").read_text().splitlines()]
+    assert (line["path"], line["status"], line["bytes_out"] > 0) == ("/api/gate/slow", 200, True)
