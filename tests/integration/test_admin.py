@@ -10,6 +10,9 @@ import http.client
 import json
 import os
 import signal
+import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -18,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from fastproxy.config import load_config
 from tests.integration.origin import Origin
 from tests.integration.rawhttp import Client
-from tests.integration.supervised import Supervised
+from tests.integration.supervised import Supervised, environment
 
 
 @pytest.fixture
@@ -273,3 +276,32 @@ def test_admin_is_off_by_default(run_proxy, origins):
     assert get(proxy.port, "/api/echo")[0] == 200
     assert proxy.stop() == 0
     assert not any("admin API" in line for line in proxy.lines)
+
+
+def test_an_admin_port_in_use_stops_the_start(origins, parser_name, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        text = config(origins("a"), workers=1).replace('[admin]\nbind = "127.0.0.1:0"',
+                                                        f'[admin]\nbind = "127.0.0.1:{taken.getsockname()[1]}"')
+        (tmp_path / "proxy.toml").write_text(text)
+        result = subprocess.run(
+            [sys.executable, "-m", "fastproxy", "run", "-c", str(tmp_path / "proxy.toml"), "--pid-file",
+             str(tmp_path / "pid")],
+            capture_output=True, text=True, timeout=30, env=environment(parser_name), check=False)
+    assert result.returncode == 1
+    assert "cannot serve the admin API" in result.stderr
+    assert not (tmp_path / "pid").exists()
+
+
+def test_a_reload_keeps_the_admin_listener(run_proxy, origins, tmp_path):
+    proxy = run_proxy(config(origins("a"), workers=1))
+    port = admin_port(proxy)
+    path = tmp_path / "proxy.toml"
+    path.write_text(path.read_text().replace('[admin]\nbind = "127.0.0.1:0"', '[admin]\nbind = "127.0.0.1:1"'))
+    mark = proxy.mark()
+    proxy.send(signal.SIGHUP)
+    proxy.wait_for(r"reload: \[admin\] changes take effect at the next start", after=mark)
+    proxy.wait_for(r"reloaded: generation 2", after=mark)
+    assert call(port, "GET", "/status")[0] == 200
+    assert proxy.stop() == 0
