@@ -360,6 +360,7 @@ class AdminServer:
                 for w in workers
             ],
             "extensions": extensions,
+            "drained": [{"upstream": name, "server": server} for name, server in self.drained],
         }
 
     def _upstreams(self) -> dict:
@@ -384,6 +385,8 @@ class AdminServer:
                     "in_flight": st.get("in_flight", 0),
                     "requests": sum(codes),
                     "responses": dict(zip(metrics.CODE_LABELS, codes)),
+                    # Whatever else metrics.health_fields reports, summed over workers.
+                    **{k: v for k, v in st.items() if k not in ("up", "out", "in_flight")},
                 })
             out[upstream.name] = {"balance": upstream.balance, "servers": entries}
         return {"upstreams": out}

@@ -233,14 +233,24 @@ def render(total: dict, workers: int, uptime: float) -> str:
     return "\n".join(out.lines) + "\n"
 
 
+_SERVER_HELP = {
+    "up": "Workers in which the server is up (out of fastproxy_workers).",
+    "in_flight": "Requests in flight to the server.",
+}
+
+
 def _server_gauges(out: _Text, state: dict) -> None:
-    out.family("fastproxy_upstream_server_up", "gauge",
-               "Workers in which the server is up (out of fastproxy_workers).")
-    for upstream, servers in state.items():
-        for server, data in servers.items():
-            out.sample("fastproxy_upstream_server_up", data.get("up", 0), upstream=upstream, server=server)
-    out.family("fastproxy_upstream_server_in_flight", "gauge", "Requests in flight to the server.")
-    for upstream, servers in state.items():
-        for server, data in servers.items():
-            out.sample("fastproxy_upstream_server_in_flight", data.get("in_flight", 0), upstream=upstream,
-                       server=server)
+    # "up", "in_flight", then every other number health_fields adds (a
+    # name ending in _total is a counter), each summed over workers.
+    fields = ["up", "in_flight"]
+    for servers in state.values():
+        for data in servers.values():
+            fields += [k for k, v in data.items() if k not in fields and isinstance(v, (int, float))
+                       and not isinstance(v, bool)]
+    for field in fields:
+        name = f"fastproxy_upstream_server_{field}"
+        kind = "counter" if field.endswith("_total") else "gauge"
+        out.family(name, kind, _SERVER_HELP.get(field, f"Per-server health data: {field.replace('_', ' ')}."))
+        for upstream, servers in state.items():
+            for server, data in servers.items():
+                out.sample(name, data.get(field, 0), upstream=upstream, server=server)

@@ -235,6 +235,8 @@ def test_drain_and_enable_survive_restarts_and_reloads(run_proxy, origins):
     assert {get(proxy.port, "/api/echo")[1] for _ in range(8)} == {"a"}
     entry = json.loads(call(port, "GET", "/upstreams")[2])["upstreams"]["main"]["servers"][1]
     assert (entry["up"], entry["out"], entry["drained"]) == (False, ["drained"], True)
+    assert json.loads(call(port, "GET", "/status")[2])["drained"] == [{"upstream": "main",
+                                                                      "server": f"127.0.0.1:{b.port}"}]
 
     mark = proxy.mark()
     os.kill(proxy.workers()[1], signal.SIGKILL)

@@ -91,6 +91,18 @@ def test_render_escapes_label_values():
     assert parsed[("fastproxy_upstream_requests_total", key)] == 1
 
 
+def test_render_shows_every_number_health_fields_adds():
+    snap = snapshot(1)
+    snap["state"]["main"]["127.0.0.1:9001"].update(checks_failed_total=3, latency_ewma=0.25, status="healthy")
+    text = render(merge(merge({}, snap), snap), workers=2, uptime=0)
+    parsed = families(text)
+    server = (("server", "127.0.0.1:9001"), ("upstream", "main"))
+    assert parsed[("fastproxy_upstream_server_checks_failed_total", server)] == 6
+    assert parsed["fastproxy_upstream_server_checks_failed"] == "counter"
+    assert parsed[("fastproxy_upstream_server_latency_ewma", server)] == 0.5
+    assert "fastproxy_upstream_server_status" not in text  # strings are for /upstreams only
+
+
 def test_render_of_nothing():
     parsed = families(render({}, workers=0, uptime=0))
     assert parsed[("fastproxy_workers", ())] == 0
