@@ -48,6 +48,9 @@ __all__ = ["AdminServer"]
 log = logging.getLogger("fastproxy.admin")
 
 GATHER_TIMEOUT = 1.0
+# Commands left unanswered by a worker before it is sent no more (a stopped
+# worker): keeps the lines far below a socket buffer, so a send is never partial.
+MAX_OUTSTANDING = 64
 # A request's head and the time to send it.
 MAX_HEAD = 8192
 CLIENT_TIMEOUT = 10.0
@@ -64,13 +67,23 @@ class _Channel:
         self.last: dict | None = None   # the latest snapshot
         self.final: dict | None = None  # the snapshot sent as the worker stopped
         self.open = True
+        self.outstanding = 0
 
     def send(self, command: dict) -> bool:
-        try:
-            self.sock.send(orjson.dumps(command) + b"\n")
-            return True
-        except OSError:  # gone, or (never with these small lines) full: it is not waited for
+        """Sends one command line; False (not waited for) if the worker is
+        gone or has not answered MAX_OUTSTANDING commands."""
+        if self.outstanding >= MAX_OUTSTANDING:
             return False
+        line = orjson.dumps(command) + b"\n"
+        try:
+            sent = self.sock.send(line)
+        except OSError:
+            return False
+        if sent != len(line):  # cannot happen below MAX_OUTSTANDING; never leave half a line
+            self.open = False
+            return False
+        self.outstanding += 1
+        return True
 
     def readable(self) -> None:
         self.read()
@@ -100,9 +113,10 @@ class _Channel:
                 self._reply(orjson.loads(line))
 
     def _reply(self, reply: dict) -> None:
-        if "final" in reply:
+        if "final" in reply:  # unasked, as the worker stops
             self.final = reply["final"]
             return
+        self.outstanding = max(0, self.outstanding - 1)
         if "snapshot" in reply:
             self.last = reply["snapshot"]
         self.admin._replied(self, reply)
