@@ -40,6 +40,7 @@ ACTIVE: dict[str, str] = {}
 # The data-path modules compiled in place from their own sources (setup.py
 # reads this list).
 HOT_MODULES = (
+    "fastproxy.accounting",
     "fastproxy.balance",
     "fastproxy.buffers",
     "fastproxy.context",

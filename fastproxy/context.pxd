@@ -1,6 +1,7 @@
 # Typing for the compiled form of context.py (Cython pure-Python mode): the
 # other compiled modules read these settings as C fields.
 cimport cython
+from fastproxy.accounting cimport Accounting
 from fastproxy.buffers cimport BufferPool
 from fastproxy.counters cimport Counters
 from fastproxy.outgoing cimport Outgoing
@@ -10,6 +11,7 @@ from fastproxy.route cimport Router
 
 @cython.final
 cdef class ProxyContext:
+    cdef public Accounting accounting
     cdef public BufferPool buffers
     cdef public object chunked_decoder
     cdef public double client_header_timeout

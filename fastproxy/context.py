@@ -16,6 +16,7 @@ except ImportError:  # only building needs Cython: the source runs without it
     from fastproxy._ext import cython_shadow as cython
 
 from fastproxy import _ext, balancers
+from fastproxy.accounting import Accounting
 from fastproxy.balance import Group
 from fastproxy.buffers import BufferPool, buffer_size_for
 from fastproxy.clientip import TrustedProxies
@@ -31,6 +32,7 @@ _ext.loaded(__name__, cython.compiled)
 
 class ProxyContext:
     __slots__ = (
+        "accounting",
         "buffers",
         "chunked_decoder",
         "client_header_timeout",
@@ -64,6 +66,7 @@ class ProxyContext:
         self.response_parser = parser.ResponseParser
         self.chunked_decoder = parser.ChunkedDecoder
         self.counters = Counters()
+        self.accounting = Accounting(0, 0)
         self.router = Router(())
         self.buffers = BufferPool()
         # The next write of whichever connection is at work (outgoing.py).
@@ -118,10 +121,13 @@ class ProxyContext:
                      upstream_server_name(upstream, s))
                 for s in upstream.servers
             ]
-            ctx.pools.extend(pools)
+            for pool in pools:
+                pool.index = len(ctx.pools)
+                ctx.pools.append(pool)
             groups[upstream.name] = Group(upstream.name, pools, balancers.build(upstream, seed),
                                           balancers.key_extractor(upstream), ctx.trusted)
         ctx.router = Router.from_config(config.routes, groups, ctx.resp_rewriter.hide_names)
+        ctx.accounting = Accounting(len(config.routes), len(ctx.pools))
         return ctx
 
     def connection_gone(self) -> None:

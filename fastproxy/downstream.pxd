@@ -1,5 +1,6 @@
 # Typing for the compiled form of downstream.py (Cython pure-Python mode).
 cimport cython
+from fastproxy.accounting cimport Exchange
 from fastproxy.balance cimport Group
 from fastproxy.context cimport ProxyContext
 from fastproxy.deadline cimport Deadline
@@ -62,6 +63,7 @@ cdef class Downstream:
     cdef readonly bint upgrade
     cdef UpstreamConnection upstream
     cdef bint write_paused
+    cdef readonly Exchange x
 
     cdef _make_room(self)
     cdef _read_head(self)
@@ -92,4 +94,5 @@ cdef class Downstream:
     cdef _linger(self)
     cdef _abort(self)
     cdef _end_exchange(self, double latency)
+    cdef _exchange_ended(self, int status)
     cdef _let_go_buffer(self)

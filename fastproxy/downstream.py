@@ -60,6 +60,7 @@ except ImportError:  # only building needs Cython: the source runs without it
     from fastproxy._ext import cython_shadow as cython
 
 from fastproxy import _ext, respond
+from fastproxy.accounting import Exchange
 from fastproxy.buffers import compact
 from fastproxy.clientip import parse_ip
 from fastproxy.deadline import Deadline
@@ -175,6 +176,7 @@ class Downstream:
         "upgrade",
         "upstream",
         "write_paused",
+        "x",
     )
 
     def __init__(self, ctx) -> None:
@@ -224,6 +226,8 @@ class Downstream:
         self.resp_edits = None
         # Set by the factory of a listener that verifies client certificates.
         self.subject_header: str | None = None
+        # The record of the exchange in progress (accounting.py).
+        self.x = Exchange()
 
     # -- connection ---------------------------------------------------------
 
@@ -237,6 +241,8 @@ class Downstream:
         self.peer = Peer(ip, trusted, b"https" if tls else b"http")
         if self.subject_header is not None:
             self.peer.set_client_cert(self.subject_header, *client_identity(transport))
+        if tls:
+            ctx.accounting.tls_handshakes += 1
         ctx.clients.add(self)
         ctx.counters.connections_accepted += 1
         ctx.counters.connections_active += 1
@@ -263,6 +269,7 @@ class Downstream:
 
     def buffer_updated(self, nbytes: int) -> None:
         self.end += nbytes
+        self.x.bytes_in += nbytes
         state = self.state
         if state == S_IDLE:
             self._read_head()
@@ -299,6 +306,7 @@ class Downstream:
         head = self.head
         buf = self.buf
         ctx.counters.requests += 1
+        ctx.accounting.begin(self.x, self.deadline.now(), head.minor_version)
         self.head_since = 0.0
         self.deadline.clear()
         self.start = head_len
@@ -347,6 +355,7 @@ class Downstream:
         if route is None:
             self._reject(404, "no route for this host and path")
             return
+        self.x.route = route.index
         if route.answer is not None:
             self._answer(route, path)
             return
@@ -377,6 +386,8 @@ class Downstream:
         keep, data = route.answer.render(route, self.host_seen_key or None, self.target, path, self.peer.tls,
                                          self.keep_alive and self.req_done, self.client11, self.head_request)
         self.keep_alive = keep
+        self.x.status = route.answer.status
+        self.x.bytes_out += len(data)
         self.transport.write(data)
         self.response_done()
 
@@ -558,12 +569,14 @@ class Downstream:
 
     def response_started(self, status: int) -> None:
         self.resp_started = True
+        self.x.status = status
 
     def response_done(self) -> None:
         """The response is complete (the upstream connection is already released)."""
         self.upstream = None
         if self.server >= 0:
             self._end_exchange(self.deadline.now() - self.exchange_since)
+        self._exchange_ended(0)
         self.served += 1
         self.ctx.counters.responses += 1
         if self.state == S_CLOSED:
@@ -633,6 +646,7 @@ class Downstream:
     def tunnel_closed(self, exc) -> None:
         self.upstream = None
         self._end_exchange(self.tunnel_latency if exc is None else -1.0)
+        self._exchange_ended(0)
         if exc is None:
             self.state = S_CLOSED
             self.transport.close()
@@ -688,9 +702,12 @@ class Downstream:
         self.ctx.out.clear()
         if self.transport.is_closing():
             self.state = S_CLOSED
+            self._exchange_ended(status)
             return
-        self.transport.write(respond.error_response(status, message, self.peer.request_id,
-                                                    self.head_request))
+        answer = respond.error_response(status, message, self.peer.request_id, self.head_request)
+        self.x.bytes_out += len(answer)
+        self.transport.write(answer)
+        self._exchange_ended(status)
         self._linger()
 
     def _close(self) -> None:
@@ -730,6 +747,7 @@ class Downstream:
             self.upstream = None
             conn.abort()
         self._end_exchange(-1.0)
+        self._exchange_ended(0)
         transport = self.transport
         if transport is None or transport.is_closing():
             return
@@ -778,6 +796,7 @@ class Downstream:
             elif conn.transport is not None:
                 conn.transport.close()
         self._end_exchange(-1.0)
+        self._exchange_ended(0)
         self.state = S_CLOSED
         return False
 
@@ -795,6 +814,7 @@ class Downstream:
                 ctx.counters.client_aborts += 1
             conn.abort()
         self._end_exchange(-1.0)
+        self._exchange_ended(0)
         self._let_go_buffer()
         ctx.connection_gone()
 
@@ -805,6 +825,12 @@ class Downstream:
         if i >= 0:
             self.server = -1
             self.group.release(i, latency)
+            self.x.server = self.pool.index
+            self.x.upstream_time = latency
+
+    def _exchange_ended(self, status: int) -> None:
+        """Counts the exchange (accounting.py); once, however often called."""
+        self.ctx.accounting.end(self.x, status, self.deadline.now(), self.peer, self.method, self.target)
 
     def _let_go_buffer(self) -> None:
         # Our buffer is never lent at rest: _after_write replaces it as soon

@@ -20,6 +20,11 @@ per-request work is in the data path, one stage per module:
     rewrite         rewrite.py            request and response heads
     bodies          relay.py              framing, re-framing, one write per piece
     answer          respond.py            the proxy's own error answers and log lines
+    log             accounting.py         per-request counts: routes, servers, latency
+                    accesslog.py          access log lines, written off the hot path
+    operate         admin.py              the admin API, in the supervisor
+                    control.py            a worker's control channel to it
+                    metrics.py            worker snapshots, their sum, Prometheus text
 and their helpers: context.py (typed settings), heads.py (parse results),
 outgoing.py (the next write), clientip.py (trusted proxies), deadline.py
 (timers), buffers.py (receive buffers), counters.py.  The data-path modules
@@ -127,6 +132,12 @@ class Proxy:
             except Exception:  # a bug, not a bad file (refresh logs those): keep watching
                 log.exception("certificate check failed")
 
+    def reopen_logs(self) -> None:
+        """Opens the access log file again (SIGUSR1: after a log rotation)."""
+        access_log = self.ctx.accounting.log
+        if access_log is not None:
+            access_log.reopen()
+
     def open_connections(self) -> tuple[int, int]:
         """(client connections, upstream connections) currently open."""
         return len(self.ctx.clients), len(self.ctx.upstreams)
@@ -212,6 +223,9 @@ class Proxy:
                             len(ctx.clients), len(ctx.upstreams), CLOSE_WAIT)
         for server in self.servers:
             await server.wait_closed()
+        access_log = ctx.accounting.log
+        if access_log is not None:
+            access_log.close()  # after the last exchange: nothing is lost
 
 
 async def start(config, parser: ModuleType | None = None, *, sockets: list | None = None,
@@ -234,6 +248,8 @@ async def start(config, parser: ModuleType | None = None, *, sockets: list | Non
         tls = listener_tls(config)
     ctx = ProxyContext.from_config(config, loop, parser)
     _check_upstream_tls(config, ctx)
+    if config.access_log is not None:
+        ctx.accounting.log = _access_log(config, ctx)
     plain = _Factory(ctx)
     tls_factories = []
     servers = []
@@ -263,6 +279,17 @@ async def start(config, parser: ModuleType | None = None, *, sockets: list | Non
             server.close()
         raise
     return Proxy(ctx, servers, addresses, tls, tls_factories)
+
+
+def _access_log(config, ctx: ProxyContext):
+    from fastproxy.accesslog import AccessLog
+    from fastproxy.metrics import route_labels
+
+    servers = [(upstream.name, server.address) for upstream in config.upstreams for server in upstream.servers]
+    try:
+        return AccessLog(config.access_log, ctx.loop, route_labels(config), servers)
+    except OSError as exc:
+        raise ConfigError([("access_log.path", f"cannot open {config.access_log.path}: {exc.strerror}")]) from None
 
 
 def check_config(config, parser: ModuleType | None = None) -> None:

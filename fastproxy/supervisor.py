@@ -23,6 +23,12 @@ Workers come in generations, one config each.  With generation G serving:
     SIGINT     gone; SIGKILL for any still there drain_timeout + DRAIN_GRACE
                later.  A second SIGTERM or SIGINT makes the stop immediate.
     SIGQUIT    immediate stop: SIGQUIT to every worker (SIGKILL QUIT_GRACE later)
+    SIGUSR1    forwarded to every worker: they reopen the access log file
+
+With [admin] configured, the admin API (admin.py) is served from this same
+loop, and each worker gets a control channel at fork: the admin API sums
+their counts and broadcasts the drain switch through them.  The admin
+listener is bound from the config at start; a reload does not move it.
 
 Reloads drop nothing: the sockets stay open across generations, so a
 connection the kernel queues during the switch is accepted by a G or a G+1
@@ -40,6 +46,7 @@ import logging
 import os
 import selectors
 import signal
+import socket
 import time
 
 from fastproxy.config import load_config
@@ -137,6 +144,7 @@ class Supervisor:
         self.last_generation = 0
         # Supervisor-only descriptors: a forked worker closes them.
         self.private_fds: set[int] = set()
+        self.admin = None  # admin.AdminServer, with [admin]
 
     # -- start and the loop ---------------------------------------------------
 
@@ -152,18 +160,26 @@ class Supervisor:
             return 1
         for listener, sockets in zip(self.config.listeners, listeners):
             log.info("listening on %s%s", sockets.describe(), " (TLS)" if listener.tls else "")
+        doing = "write the pid file"
         try:
             self._write_pid_file()
+            if self.config.admin is not None:
+                from fastproxy.admin import AdminServer
+
+                doing = "serve the admin API"
+                self.admin = AdminServer(self, self.config.admin)
+                log.info("admin API on http://%s", _host_port(*self.admin.address))
         except OSError as exc:
-            log.error("cannot write the pid file: %s", exc)
+            log.error("cannot %s: %s", doing, exc)
             for sockets in self.bound.values():
                 sockets.close()
+            self._remove_pid_file()
             return 1
         wakeup_r, wakeup_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self.lifeline_r, self.lifeline_w = os.pipe2(os.O_CLOEXEC)
         self.private_fds.update((wakeup_r, wakeup_w, self.lifeline_w))
         self.selector.register(wakeup_r, selectors.EVENT_READ, lambda: _drain_pipe(wakeup_r))
-        previous = {sig: signal.signal(sig, self._on_signal) for sig in _STOP_SIGNALS}
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (*_STOP_SIGNALS, signal.SIGUSR1)}
         old_wakeup = signal.set_wakeup_fd(wakeup_w)
         try:
             self.current = self._generation(self.config, tls, listeners)
@@ -178,6 +194,8 @@ class Supervisor:
                 signal.signal(sig, handler)
             for sockets in self.bound.values():
                 sockets.close()
+            if self.admin is not None:
+                self.admin.close()
             for fd in (wakeup_r, wakeup_w, self.lifeline_r, self.lifeline_w):
                 os.close(fd)
             self.selector.close()
@@ -198,6 +216,8 @@ class Supervisor:
         times += [w.kill_at for w in self.workers.values() if w.kill_at]
         if self.pending is not None:
             times.append(self.pending.deadline)
+        if self.admin is not None and self.admin.next_deadline() is not None:
+            times.append(self.admin.next_deadline())
         if not times:
             return None
         return max(0.0, min(times) - time.monotonic())
@@ -208,7 +228,11 @@ class Supervisor:
     def _handle_signals(self) -> None:
         while self.signals:
             signum = self.signals.pop(0)
-            if signum == signal.SIGHUP:
+            if signum == signal.SIGUSR1:
+                log.info("reopening the access logs")
+                for worker in self.workers.values():
+                    _kill(worker.pid, signal.SIGUSR1)
+            elif signum == signal.SIGHUP:
                 self._reload()
             elif signum == signal.SIGQUIT or (signum != signal.SIGCHLD and self.stopping):
                 self._stop(immediate=True)
@@ -223,30 +247,38 @@ class Supervisor:
 
     def _spawn(self, generation: _Generation, slot: int) -> None:
         status_r, status_w = os.pipe2(os.O_CLOEXEC)
+        control = self.admin.channel_pair() if self.admin is not None else None
         pid = os.fork()
         if pid == 0:  # the worker: never returns into the supervisor
             code = 70
             try:
                 os.close(status_r)
-                code = self._become_worker(generation, slot, status_w)
+                code = self._become_worker(generation, slot, status_w, control[1] if control else None)
             except BaseException:  # the exit code says it; the trace is logged
                 log.exception("worker %d failed", slot)
             finally:
                 logging.shutdown()
                 os._exit(code)
         os.close(status_w)
+        if control is not None:
+            control[1].close()
+            self.admin.attach(pid, control[0])
         worker = _Worker(pid, slot, generation, status_r)
         self.workers[pid] = worker
         self.private_fds.add(status_r)
         self.selector.register(status_r, selectors.EVENT_READ, lambda: self._status(worker))
 
-    def _become_worker(self, generation: _Generation, slot: int, status_fd: int) -> int:
+    def _become_worker(self, generation: _Generation, slot: int, status_fd: int,
+                       control: socket.socket | None) -> int:
         from fastproxy import worker
 
         signal.set_wakeup_fd(-1)
         for sig in _STOP_SIGNALS:
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        # Until the worker's own handler: a forwarded SIGUSR1 must not kill it.
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+        drained = tuple(self.admin.drained) if self.admin is not None else ()
         self.selector.close()
         for fd in self.private_fds:
             try:
@@ -259,7 +291,9 @@ class Supervisor:
             for sock in sockets.sockets:
                 if id(sock) not in mine:
                     sock.close()
-        spec = worker.WorkerSpec(generation.config, share, generation.tls, status_fd, self.lifeline_r)
+        control_fd = control.detach() if control is not None else -1
+        spec = worker.WorkerSpec(generation.config, share, generation.tls, status_fd, self.lifeline_r,
+                                 control_fd, drained)
         return worker.run(spec)
 
     def _status(self, worker: _Worker) -> None:
@@ -305,6 +339,8 @@ class Supervisor:
             if pid == 0:
                 return
             worker = self.workers.pop(pid, None)
+            if self.admin is not None:
+                self.admin.detach(pid)
             if worker is not None:
                 self._close_status(worker)
                 self._exited(worker, _describe_status(status))
@@ -330,6 +366,8 @@ class Supervisor:
             log.warning("%s %s", worker, how)
 
     def _timers(self) -> None:
+        if self.admin is not None:
+            self.admin.timers()
         now = time.monotonic()
         for slot, when in list(self.restart_at.items()):
             if when <= now:
@@ -394,6 +432,8 @@ class Supervisor:
                 log.error("reload: %s: %s", source, f"{key}: {message}" if key else message)
             log.error("reload failed: still serving the previous configuration")
             return
+        if config.admin != self.config.admin:
+            log.warning("reload: [admin] changes take effect at the next start, not on a reload")
         generation = self._generation(config, tls, listeners)
         generation.grown = grown
         generation.deadline = time.monotonic() + READY_TIMEOUT
@@ -496,6 +536,10 @@ def _kill(pid: int, signum: int) -> None:
         os.kill(pid, signum)
     except ProcessLookupError:  # it has just exited: the reaper will hear of it
         pass
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _describe_status(status: int) -> str:

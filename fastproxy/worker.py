@@ -12,6 +12,8 @@ Stopping:
                       also cuts a graceful stop short
     lifeline EOF      graceful: the supervisor is gone (no worker outlives it)
     SIGHUP            ignored: reloading is the supervisor's job
+    SIGUSR1           reopen the access log file (log rotation; the
+                      supervisor forwards its own SIGUSR1)
 Exit codes: 0 stopped; 1 could not serve; 2 the config cannot run here.
 """
 
@@ -45,6 +47,10 @@ class WorkerSpec:
     tls: list
     status_fd: int
     lifeline_fd: int
+    # The worker's end of its control channel (control.py), -1: none (no
+    # admin API); the (upstream, server) pairs the admin API has drained.
+    control_fd: int = -1
+    drained: tuple = ()
 
 
 def run(spec: WorkerSpec) -> int:
@@ -67,6 +73,13 @@ async def _serve(spec: WorkerSpec) -> int:
     except OSError as exc:
         log.error("cannot serve: %s", exc)
         return 1
+    channel = None
+    if spec.control_fd >= 0:
+        from fastproxy.control import ControlChannel, set_admin_out
+
+        for upstream, server in spec.drained:
+            set_admin_out(proxy.ctx, spec.config, upstream, server, True)
+        channel = await ControlChannel.open(spec.control_fd, proxy.ctx, spec.config)
     graceful = loop.create_future()
     immediate = loop.create_future()
 
@@ -83,6 +96,7 @@ async def _serve(spec: WorkerSpec) -> int:
     loop.add_signal_handler(signal.SIGTERM, request, graceful)
     loop.add_signal_handler(signal.SIGINT, request, graceful)
     loop.add_signal_handler(signal.SIGQUIT, request, immediate)
+    loop.add_signal_handler(signal.SIGUSR1, proxy.reopen_logs)
     loop.add_reader(spec.lifeline_fd, lifeline)
     try:
         os.write(spec.status_fd, READY)
@@ -102,4 +116,6 @@ async def _serve(spec: WorkerSpec) -> int:
             except asyncio.CancelledError:
                 pass
     await proxy.close()
+    if channel is not None:
+        await channel.finish()
     return 0

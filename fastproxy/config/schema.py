@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from fastproxy.config.addresses import format_host_port
 
 __all__ = [
+    "ACCESS_LOG_FORMATS",
     "BALANCERS",
     "BOUNDED_HASH_METHODS",
     "DEFAULT_HASH",
@@ -32,6 +33,8 @@ __all__ = [
     "MAX_RING_POINTS",
     "MAX_TABLE_SIZE",
     "TLS_VERSIONS",
+    "AccessLogConfig",
+    "AdminConfig",
     "Certificate",
     "Config",
     "HeaderEdits",
@@ -82,6 +85,7 @@ MAX_RING_POINTS = 1 << 21
 DEFAULT_TABLE_SIZE = 65537
 MAX_TABLE_SIZE = 1048573  # the largest prime below 2^20 (a 4 MiB table)
 LOG_FORMATS = ("text", "json")
+ACCESS_LOG_FORMATS = ("json", "combined")
 # TLS 1.0 and 1.1 are deprecated (RFC 8996): not even on request.
 TLS_VERSIONS = ("1.2", "1.3")
 
@@ -328,12 +332,33 @@ class LogConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AdminConfig:
+    """The admin listener, served by the supervisor.  A non-loopback
+    ``host`` is accepted only with ``allow_remote`` (it has no auth)."""
+
+    host: str
+    port: int
+    allow_remote: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AccessLogConfig:
+    """``path`` "-" is the standard output; a file path is absolute."""
+
+    path: str = "-"
+    format: str = "json"
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     listeners: tuple[Listener, ...]
     routes: tuple[Route, ...]
     upstreams: tuple[Upstream, ...]
     server: ServerConfig = field(default_factory=ServerConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    # Off (None) unless configured.
+    admin: AdminConfig | None = None
+    access_log: AccessLogConfig | None = None
     # Where it came from (a path, or "command line"); not part of digest().
     source: str = field(default="<dict>", compare=False)
 

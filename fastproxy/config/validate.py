@@ -10,6 +10,7 @@ unless the whole document is clean.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 
@@ -19,8 +20,11 @@ from fastproxy.config.balancing import read_balancing
 from fastproxy.config.reader import MISSING, Problems, Section
 from fastproxy.config.routing import read_route
 from fastproxy.config.schema import (
+    ACCESS_LOG_FORMATS,
     LOG_FORMATS,
     MIB,
+    AccessLogConfig,
+    AdminConfig,
     Config,
     Headers,
     Limits,
@@ -67,6 +71,8 @@ def parse_config(data: dict, source: str = "<dict>") -> Config:
         _check_client_routes(root, listeners, routes)
     upstreams = _upstreams(root, base)
     log = _log(root.table("log"))
+    admin = _admin(root)
+    access_log = _access_log(root, base)
     root.finish()
     if problems:
         raise ConfigError(problems.items)
@@ -76,6 +82,8 @@ def parse_config(data: dict, source: str = "<dict>") -> Config:
         upstreams=upstreams,
         server=server,
         log=log,
+        admin=admin,
+        access_log=access_log,
         source=source,
     )
 
@@ -419,3 +427,65 @@ def _log(sec: Section) -> LogConfig:
         sec.problem("format", f"{_text.show(fmt)} is not a log format (use {_text.quoted_list(LOG_FORMATS)})")
     sec.finish()
     return LogConfig(format=fmt)
+
+
+# -- [admin], [access_log] ------------------------------------------------------
+
+
+def _admin(root: Section) -> AdminConfig | None:
+    present = root.data.get("admin", MISSING)
+    sec = root.table("admin")
+    if present is MISSING or not isinstance(present, dict):  # off, or reported by table()
+        return None
+    bind = sec.string("bind", None)
+    allow_remote = sec.boolean("allow_remote", AdminConfig.__dataclass_fields__["allow_remote"].default)
+    sec.finish()
+    if bind is None:
+        if sec.data.get("bind", MISSING) is MISSING:
+            sec.problem("bind", 'is required (e.g. bind = "127.0.0.1:9901")')
+        return None
+    try:
+        host, port = parse_host_port(bind, allow_port_zero=True)
+    except ValueError as exc:
+        sec.problem("bind", str(exc))
+        return None
+    if allow_remote is None:
+        return None
+    if not allow_remote and not _is_loopback(host):
+        # The admin API can drain servers and has no authentication.
+        sec.problem("bind", f"{_text.show(bind)} is not a loopback address "
+                            "(the admin API has no authentication; set allow_remote = true to expose it)")
+        return None
+    return AdminConfig(host=host, port=port, allow_remote=allow_remote)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _access_log(root: Section, base: str) -> AccessLogConfig | None:
+    present = root.data.get("access_log", MISSING)
+    sec = root.table("access_log")
+    if present is MISSING or not isinstance(present, dict):  # off, or reported by table()
+        return None
+    default = AccessLogConfig()
+    path = sec.string("path", default.path)
+    if path == "":
+        sec.problem("path", 'must not be empty (use "-" for the standard output, or a file path)')
+        path = None
+    fmt = sec.string("format", default.format)
+    if fmt is not None and fmt not in ACCESS_LOG_FORMATS:
+        sec.problem("format", f"{_text.show(fmt)} is not an access log format "
+                              f"(use {_text.quoted_list(ACCESS_LOG_FORMATS)})")
+        fmt = None
+    sec.finish()
+    if path is None or fmt is None:
+        return None
+    if path != "-":
+        path = os.path.join(base, path)
+    return AccessLogConfig(path=path, format=fmt)

@@ -228,6 +228,8 @@ class UpstreamConnection:
     def buffer_updated(self, nbytes: int) -> None:
         self.end += nbytes
         state = self.state
+        if self.owner is not None:
+            self.owner.x.bytes_out += nbytes  # accounting.py: the response's size as received
         if state == U_BODY:
             self._body()
         elif state == U_HEAD:

@@ -13,6 +13,7 @@ cdef class Pool:
     cdef readonly str host
     cdef readonly bytes host_header
     cdef readonly list idle
+    cdef public Py_ssize_t index
     cdef readonly double idle_timeout
     cdef readonly Py_ssize_t max_idle
     cdef readonly Py_ssize_t max_requests

@@ -29,6 +29,7 @@ class Pool:
         "host_header",
         "idle",
         "idle_timeout",
+        "index",
         "max_idle",
         "max_requests",
         "port",
@@ -45,6 +46,8 @@ class Pool:
         # Sent as Host when a request has none (HTTP/1.0).
         self.host_header = self.address.encode("ascii")
         self.idle: list = []
+        # Its place among all servers (ProxyContext.pools): accounting.py counts by it.
+        self.index = -1
         self.max_idle = max_idle
         self.idle_timeout = idle_timeout
         self.max_requests = max_requests

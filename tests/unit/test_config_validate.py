@@ -257,7 +257,7 @@ CASES = [
     (("listeners",), [], "listeners", 'unknown key (did you mean "listener"?)'),
     (("routes",), [], "routes", 'unknown key (did you mean "route"?)'),
     (("bogus_thing",), 1, "bogus_thing",
-     "unknown key (known keys here: server, listener, route, upstream, log)"),
+     "unknown key (known keys here: server, listener, route, upstream, log, admin, access_log)"),
 ]
 # fmt: on
 
@@ -324,7 +324,7 @@ def test_every_problem_is_collected_in_one_pass():
         ("route[0].upstream", 'no upstream named "apx" (did you mean "api"?)'),
         ("upstream.api.servers[1]", "port 99999 is out of range (1-65535)"),
         ("upstream.api.hash", 'only applies with balance = "consistent_hash" or "ip_hash" (this upstream has balance = "p2c")'),
-        ("bogus", "unknown key (known keys here: server, listener, route, upstream, log)"),
+        ("bogus", "unknown key (known keys here: server, listener, route, upstream, log, admin, access_log)"),
     ]
 
 
@@ -427,3 +427,55 @@ def test_accepted_forms_are_normalised():
 
 def test_strip_prefix_false_without_path_prefix_is_fine():
     assert parse_config(with_value(("route", 0, "strip_prefix"), False)).routes[0].strip_prefix is False
+
+
+# -- [admin], [access_log] -----------------------------------------------------
+
+
+def test_admin_and_access_log_are_off_by_default():
+    config = parse_config(BASE)
+    assert config.admin is None and config.access_log is None
+
+
+def test_admin_bind_on_loopback():
+    admin = parse_config(dict(BASE, admin={"bind": "127.0.0.1:9901"})).admin
+    assert (admin.host, admin.port, admin.allow_remote) == ("127.0.0.1", 9901, False)
+    assert parse_config(dict(BASE, admin={"bind": "[::1]:9901"})).admin.host == "::1"
+    assert parse_config(dict(BASE, admin={"bind": "localhost:9901"})).admin.host == "localhost"
+
+
+def test_admin_remote_bind_needs_allow_remote():
+    [(path, message)] = problems(dict(BASE, admin={"bind": "0.0.0.0:9901"}))
+    assert path == "admin.bind"
+    assert '"0.0.0.0:9901" is not a loopback address' in message and "allow_remote = true" in message
+    admin = parse_config(dict(BASE, admin={"bind": "0.0.0.0:9901", "allow_remote": True})).admin
+    assert (admin.host, admin.allow_remote) == ("0.0.0.0", True)
+
+
+@pytest.mark.parametrize(
+    ("section", "path", "fragment"),
+    [
+        ({"admin": {}}, "admin.bind", "is required"),
+        ({"admin": {"bind": "127.0.0.1"}}, "admin.bind", "127.0.0.1"),
+        ({"admin": {"bind": "127.0.0.1:1", "allow_remote": "yes"}}, "admin.allow_remote", "true or false"),
+        ({"admin": {"bind": "127.0.0.1:1", "port": 2}}, "admin.port", "unknown key"),
+        ({"admin": "127.0.0.1:1"}, "admin", "expected a table"),
+        ({"access_log": {"format": "common"}}, "access_log.format", '"common" is not an access log format'),
+        ({"access_log": {"path": ""}}, "access_log.path", "must not be empty"),
+        ({"access_log": {"path": 3}}, "access_log.path", "expected a string"),
+        ({"access_log": {"file": "x"}}, "access_log.file", "unknown key"),
+    ],
+)
+def test_admin_and_access_log_problems(section, path, fragment):
+    found = problems(dict(BASE, **section))
+    assert [p for p, _ in found] == [path]
+    assert fragment in found[0][1]
+
+
+def test_access_log_paths(tmp_path):
+    config = parse_config(dict(BASE, access_log={}))
+    assert (config.access_log.path, config.access_log.format) == ("-", "json")
+    source = str(tmp_path / "proxy.toml")
+    config = parse_config(dict(BASE, access_log={"path": "logs/access.log", "format": "combined"}), source)
+    assert config.access_log.path == str(tmp_path / "logs" / "access.log")
+    assert config.access_log.format == "combined"
