@@ -39,6 +39,7 @@ class ProxyContext:
         "closed_waiter",
         "closing",
         "counters",
+        "groups",
         "loop",
         "max_body_bytes",
         "max_header_bytes",
@@ -84,6 +85,8 @@ class ProxyContext:
         self.clients: set = set()
         self.upstreams: set = set()
         self.pools: list = []
+        # Every upstream's Group, in config order (health checks, admin).
+        self.groups: list = []
         self.closing = False
         self.closed_waiter = None
 
@@ -107,6 +110,10 @@ class ProxyContext:
         ctx.trusted = TrustedProxies(headers.trusted_proxies)
         ctx.req_rewriter = RequestRewriter(ctx.trusted, request_id=headers.request_id)
         ctx.resp_rewriter = ResponseRewriter(tuple(headers.hide_response_headers))
+        # (Imported here: health.state needs upstream.connection, which must
+        # not be the first data-path module to load.)
+        from fastproxy.health.state import UpstreamHealth
+
         groups = {}
         # The random policies draw from a seed of their own in each worker.
         seed = os.getpid()
@@ -118,9 +125,15 @@ class ProxyContext:
                      upstream_server_name(upstream, s))
                 for s in upstream.servers
             ]
+            if upstream.retry.per_try_timeout is not None:
+                for pool in pools:
+                    pool.head_timeout = upstream.retry.per_try_timeout
             ctx.pools.extend(pools)
-            groups[upstream.name] = Group(upstream.name, pools, balancers.build(upstream, seed),
-                                          balancers.key_extractor(upstream), ctx.trusted)
+            group = Group(upstream.name, pools, balancers.build(upstream, seed),
+                          balancers.key_extractor(upstream), ctx.trusted)
+            group.health = UpstreamHealth(group, upstream)
+            ctx.groups.append(group)
+            groups[upstream.name] = group
         ctx.router = Router.from_config(config.routes, groups)
         return ctx
 

@@ -14,6 +14,7 @@ cdef class Pool:
     cdef readonly bytes host_header
     cdef readonly list idle
     cdef readonly double idle_timeout
+    cdef public double head_timeout
     cdef readonly Py_ssize_t max_idle
     cdef readonly Py_ssize_t max_requests
     cdef readonly object port
