@@ -79,6 +79,7 @@ cdef class Downstream:
     cdef upstream_failed(self, UpstreamConnection conn, int kind, str detail)
     cdef bint status_failed(self, int status) except -1
     cdef bint _retry_elsewhere(self, int kind) except -1
+    @cython.locals(bit=object)
     cdef Py_ssize_t _other_server(self) except -2
     cdef _retry_to(self, Py_ssize_t i)
     cdef upstream_aborted(self, str detail)

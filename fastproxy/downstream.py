@@ -581,7 +581,8 @@ class Downstream:
         or down.  (The budget is asked last, by the caller.)"""
         if self.replay is None or self.resp_started or self.tries >= self.group.health.tries:
             return -1
-        self.tried |= 1 << self.server
+        bit = 1  # a Python int (see the .pxd): any number of servers
+        self.tried |= bit << self.server
         return self.group.pick_other(self.retry_key, self.tried)
 
     def _retry_to(self, i: int) -> None:

@@ -50,6 +50,7 @@ def read_health_check(sec: Section) -> HealthCheck | None:
     interval = hc.duration("interval", d.interval)
     if interval is not None and interval < _MIN_INTERVAL:
         hc.problem("interval", f"{_text.show(hc.data['interval'])} is shorter than {_MIN_INTERVAL * 1000:g}ms")
+        interval = None
     timeout = hc.duration("timeout", d.timeout)
     if interval is not None and timeout is not None and timeout > interval:
         hc.problem("timeout", f"{_text.show(hc.data.get('timeout', timeout))} is longer than the interval "

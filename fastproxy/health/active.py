@@ -30,7 +30,7 @@ def probe_request(path: str, host: str) -> bytes:
 
 def _status_of(line: bytes) -> int | None:
     """The status code of an HTTP/1.x status line, or None."""
-    parts = line.split(b" ", 2)
+    parts = line.rstrip(b"\r\n").split(b" ", 2)
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or len(parts[1]) != 3 or not parts[1].isdigit():
         return None
     return int(parts[1])

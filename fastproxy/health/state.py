@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 
+import fastproxy.downstream  # noqa: F401  (compiled, the data path loads only from its top)
 from fastproxy.balance import OUT_ACTIVE, OUT_PASSIVE
 from fastproxy.upstream.connection import (
     FAIL_CLOSED,

@@ -9,6 +9,7 @@ one, until the broken one is ejected: every count below follows from that.
 
 from __future__ import annotations
 
+import ssl
 import time
 
 import pytest
@@ -251,3 +252,42 @@ def test_probes_are_jittered(origins, health_proxy):
     assert all(0.025 <= gap <= 0.3 for gap in gaps), gaps
     assert max(gaps) - min(gaps) > 0.01, gaps
     assert health(proxy)["servers"][0]["state"] == "up"
+
+
+@pytest.fixture
+def https_origin(tmp_path):
+    from tests.integration.tls_origin import TlsOrigin
+    from tests.integration.tlsfiles import Pki
+
+    pki = Pki(tmp_path / "pki")
+    cert = pki.issue("origin", "origin.test")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert.cert, cert.key)
+    origin = TlsOrigin(context)
+    yield origin, pki
+    origin.close()
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["trusted", "untrusted"])
+def test_https_servers_are_probed_over_tls_with_the_upstreams_context(https_origin, parser_impl, trusted):
+    origin, pki = https_origin
+    tls = {"ca_file": pki.ca_file, "server_name": "origin.test"} if trusted else {"server_name": "origin.test"}
+    config = parse_config({
+        "listener": [{"bind": "127.0.0.1:0"}],
+        "route": [{"upstream": "app"}],
+        "upstream": {"app": {"servers": [f"https://127.0.0.1:{origin.port}"], "tls": tls,
+                             "health_check": {"path": "/hc", "interval": "50ms", "timeout": "45ms",
+                                              "fall": 1, "rise": 1}}},
+    })
+    proxy = ProxyThread(config, parser_impl)
+    try:
+        if trusted:
+            snap = wait_health(proxy, lambda s: s["servers"][0]["checks"]["passed"] >= 2, "two passed probes")
+            assert snap["servers"][0]["state"] == "up"
+            assert origin.handshakes >= 2 and not origin.failed
+        else:
+            snap = wait_health(proxy, lambda s: s["servers"][0]["state"] == "down", "server down")
+            assert "certificate" in snap["servers"][0]["checks"]["last"]
+            assert origin.handshakes == 0
+    finally:
+        proxy.stop()
