@@ -46,6 +46,7 @@ HOT_MODULES = (
     "fastproxy.counters",
     "fastproxy.deadline",
     "fastproxy.downstream",
+    "fastproxy.health.state",
     "fastproxy.heads",
     "fastproxy.outgoing",
     "fastproxy.relay",

@@ -3,6 +3,7 @@ cimport cython
 from fastproxy.balance cimport Group
 from fastproxy.context cimport ProxyContext
 from fastproxy.deadline cimport Deadline
+from fastproxy.health.state cimport UpstreamHealth
 from fastproxy.heads cimport ParsedHead
 from fastproxy.relay cimport BodyRelay
 from fastproxy.rewrite cimport Peer
@@ -76,10 +77,13 @@ cdef class Downstream:
     cdef _read_body(self)
     cdef _body_failed(self, int status, str message, str detail=*)
     cdef upstream_ready(self, UpstreamConnection conn)
+    @cython.locals(health=UpstreamHealth)
     cdef upstream_failed(self, UpstreamConnection conn, int kind, str detail)
+    @cython.locals(health=UpstreamHealth)
     cdef bint status_failed(self, int status) except -1
+    @cython.locals(health=UpstreamHealth)
     cdef bint _retry_elsewhere(self, int kind) except -1
-    @cython.locals(bit=object)
+    @cython.locals(bit=object, health=UpstreamHealth)
     cdef Py_ssize_t _other_server(self) except -2
     cdef _retry_to(self, Py_ssize_t i)
     cdef upstream_aborted(self, str detail)

@@ -540,7 +540,8 @@ class Downstream:
         if kind == FAIL_STATUS:
             self._retry_to(self.next_server)  # status_failed chose it
             return
-        self.group.health.failed(self.server, kind, conn.reused, self.tries)
+        health = self.group.health
+        health.failed(self.server, kind, conn.reused, self.tries)
         if self._retry_elsewhere(kind):
             return
         self._end_exchange(-1.0)
@@ -555,10 +556,11 @@ class Downstream:
         """A final response head with ``status`` came from the server; True
         when the request goes to another server instead (the connection then
         drops this response and reports FAIL_STATUS)."""
-        if not self.group.health.response(self.server, status, self.tries):
+        health = self.group.health
+        if not health.response(self.server, status, self.tries):
             return False  # Fast path: a status that no retry follows
         i = self._other_server()
-        if i < 0 or not self.group.health.spend_retry(self.server):
+        if i < 0 or not health.spend_retry(self.server):
             return False
         self.next_server = i
         return True
@@ -566,10 +568,11 @@ class Downstream:
     def _retry_elsewhere(self, kind: int) -> bool:
         """After a failure of ``kind`` (FAIL_*) on the current server: sends
         the request to another one when the retry policy allows; True if so."""
-        if not self.group.health.retries_on(kind):
+        health = self.group.health
+        if not health.retries_on(kind):
             return False
         i = self._other_server()
-        if i < 0 or not self.group.health.spend_retry(self.server):
+        if i < 0 or not health.spend_retry(self.server):
             return False
         self._retry_to(i)
         return True
@@ -579,7 +582,8 @@ class Downstream:
         be made: the request is not held whole or is not idempotent, the
         response has started, no tries are left, or every server is tried
         or down.  (The budget is asked last, by the caller.)"""
-        if self.replay is None or self.resp_started or self.tries >= self.group.health.tries:
+        health = self.group.health
+        if self.replay is None or self.resp_started or self.tries >= health.tries:
             return -1
         bit = 1  # a Python int (see the .pxd): any number of servers
         self.tried |= bit << self.server

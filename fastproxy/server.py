@@ -15,6 +15,7 @@ per-request work is in the data path, one stage per module:
     parse, state    downstream.py         one client connection (parser: fastproxy.parser)
     route           route.py              host / path prefix, first match wins
     balance         balance.py            smooth weighted round-robin
+                    health/               active checks, ejections, retries and their budget
     upstream        upstream/pool.py      keep-alive pool per server
                     upstream/connection.py  one upstream connection, response relay
     rewrite         rewrite.py            request and response heads

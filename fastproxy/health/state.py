@@ -6,40 +6,61 @@ once per exchange (``response``, ``failed``) and asks it about retries
 (``retries_on``, ``spend_retry``); active checks report their probes
 (``check_result``).  Everything here runs on the worker's loop thread.
 
-Per exchange the cost is one method call and a few integer operations: no
-clock reads, no logging, no allocation.  Time enters through timers only:
-one per ejection (its end) and one per upstream that rolls the retry
-budget's window.
+Per exchange the cost is one C call (compiled: state.pxd) and a few
+integer operations: no clock reads, no logging, no allocation; statuses
+are looked up in byte tables.  Time enters through timers only: one per
+ejection (its end) and one per upstream that rolls the retry budget's
+window.
 """
 
 from __future__ import annotations
 
 import logging
 
-import fastproxy.downstream  # noqa: F401  (compiled, the data path loads only from its top)
-from fastproxy.balance import OUT_ACTIVE, OUT_PASSIVE
-from fastproxy.upstream.connection import (
-    FAIL_CLOSED,
-    FAIL_CONNECT,
-    FAIL_CONNECT_TIMEOUT,
-    FAIL_READ_TIMEOUT,
-    FAIL_WRITE_TIMEOUT,
-)
+try:
+    import cython
+except ImportError:  # only building needs Cython: the source runs without it
+    from fastproxy._ext import cython_shadow as cython
+
+from fastproxy import _ext
+
+_ext.loaded(__name__, cython.compiled)
 
 __all__ = ["BUDGET_WINDOW", "UpstreamHealth", "health_snapshot"]
 
 log = logging.getLogger("fastproxy.health")
 
+# balance.OUT_* (balance.py cannot be imported from here: it is compiled
+# first, and these are plain values anyway).
+OUT_ACTIVE = 1
+OUT_PASSIVE = 2
+# Statuses are looked up by index: 100..999 is what a status line can say.
+STATUS_TABLE = 1000
+
 # The retry budget weighs the requests and retries of the current window
 # and the one before it (10 to 20 seconds of history, as Linkerd's 10s TTL).
 BUDGET_WINDOW = 10.0
 
-# The failure kinds of upstream/connection.py a retry `on` name covers.
-_RETRY_KINDS = {
-    "connect_failure": (FAIL_CONNECT, FAIL_CONNECT_TIMEOUT),
-    "reset": (FAIL_CLOSED,),
-    "timeout": (FAIL_READ_TIMEOUT, FAIL_WRITE_TIMEOUT),
-}
+
+
+def _retry_kinds() -> dict[str, tuple[int, ...]]:
+    """The failure kinds of upstream/connection.py each retry ``on`` name covers."""
+    # Imported when used: connection.py sits below this module in the data
+    # path, which loads from its top (downstream.py).
+    from fastproxy.upstream import connection as c
+
+    return {
+        "connect_failure": (c.FAIL_CONNECT, c.FAIL_CONNECT_TIMEOUT),
+        "reset": (c.FAIL_CLOSED,),
+        "timeout": (c.FAIL_READ_TIMEOUT, c.FAIL_WRITE_TIMEOUT),
+    }
+
+
+def _table(statuses) -> bytearray:
+    table = bytearray(STATUS_TABLE)
+    for status in statuses:
+        table[status] = 1
+    return table
 
 
 class UpstreamHealth:
@@ -59,7 +80,7 @@ class UpstreamHealth:
         # Passive checks.
         self.passive_on = passive.enabled and n > 1
         self.max_fails = passive.consecutive_failures
-        self.bad_statuses = frozenset(passive.statuses) if passive.enabled else frozenset()
+        self.bad_status = _table(passive.statuses if passive.enabled else ())
         self.base_ejection = passive.base_ejection_time
         self.max_ejection = passive.max_ejection_time
         # At most this many servers ejected at once; one at least, two servers or more.
@@ -68,8 +89,13 @@ class UpstreamHealth:
             self.max_ejected = 0
         # Retries.
         self.tries = retry.tries
-        self.retry_kinds = frozenset(k for name in retry.failures for k in _RETRY_KINDS[name])
-        self.retry_statuses = frozenset(retry.statuses)
+        kinds = _retry_kinds()
+        self.fail_closed = kinds["reset"][0]
+        self.retry_kinds = 0  # a bit per FAIL_* kind
+        for name in retry.failures:
+            for kind in kinds[name]:
+                self.retry_kinds |= 1 << kind
+        self.retry_status = _table(retry.statuses)
         self.budget_ratio = retry.budget_percent / 100.0
         self.budget_reserve = retry.budget_min_per_second * BUDGET_WINDOW
         self.requests_now = self.requests_before = 0
@@ -132,12 +158,14 @@ class UpstreamHealth:
         number ``tries``; True when that status asks for a retry."""
         if tries == 1:
             self.requests_now += 1
-        if status in self.bad_statuses:
+        if not 0 <= status < STATUS_TABLE:
+            return False  # (the parser allows none of these)
+        if self.bad_status[status]:
             self._failure(i)
         elif self.fails[i] or self.level[i]:
             self.fails[i] = 0
             self.level[i] = 0
-        return status in self.retry_statuses
+        return self.retry_status[status] != 0
 
     def failed(self, i: int, kind: int, reused: bool, tries: int) -> None:
         """The exchange with server ``i`` failed before any response (``kind``:
@@ -145,7 +173,7 @@ class UpstreamHealth:
         ``reused``: on a kept-alive connection."""
         if tries == 1:
             self.requests_now += 1
-        if kind == FAIL_CLOSED and reused:
+        if kind == self.fail_closed and reused:
             return  # a kept-alive connection the server let go: not a sign of trouble
         self._failure(i)
 
@@ -153,7 +181,7 @@ class UpstreamHealth:
 
     def retries_on(self, kind: int) -> bool:
         """True when a failure of ``kind`` (FAIL_*) may be retried."""
-        return kind in self.retry_kinds
+        return 0 <= kind < 32 and (self.retry_kinds >> kind) & 1 != 0
 
     def spend_retry(self, i: int) -> bool:
         """Takes one retry of a request that failed on server ``i`` from the
