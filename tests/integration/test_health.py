@@ -84,7 +84,7 @@ NO_PASSIVE = {"enabled": False}
 def test_refused_connects_are_retried_then_the_server_is_ejected_and_comes_back(origins, health_proxy):
     down, up = origins("down", "up")
     down.set("down")
-    proxy = health_proxy([down, up], passive={"consecutive_failures": 3, "base_ejection_time": "300ms"},
+    proxy = health_proxy([down, up], passive={"consecutive_failures": 3, "base_ejection_time": "1s"},
                          retry={"tries": 2})
     bodies = [get(proxy) for _ in range(6)]
     assert [(r.status, r.body) for r in bodies] == [(200, b"up")] * 6
@@ -110,13 +110,13 @@ def test_refused_connects_are_retried_then_the_server_is_ejected_and_comes_back(
         assert get(proxy).status == 200
     snap = health(proxy)
     assert snap["servers"][0]["ejections"] == 2
-    assert 0 < snap["servers"][0]["ejected_for"] <= 0.3
+    assert 0 < snap["servers"][0]["ejected_for"] <= 1.0
 
 
 def test_backoff_doubles_while_the_server_keeps_failing_after_its_return(origins, health_proxy):
     down, up = origins("down", "up")
     down.set("down")
-    proxy = health_proxy([down, up], passive={"consecutive_failures": 1, "base_ejection_time": "200ms"},
+    proxy = health_proxy([down, up], passive={"consecutive_failures": 1, "base_ejection_time": "500ms"},
                          retry={"tries": 2})
     assert get(proxy).body == b"up"
     assert server(proxy, 0)["ejections"] == 1
@@ -124,7 +124,7 @@ def test_backoff_doubles_while_the_server_keeps_failing_after_its_return(origins
     assert get(proxy).body == b"up"  # tried on "down" first: fails again, ejected again
     snap = server(proxy, 0)
     assert snap["ejections"] == 2
-    assert 0.2 < snap["ejected_for"] <= 0.4
+    assert 0.5 < snap["ejected_for"] <= 1.0
     assert health(proxy)["retries"] == 2
 
 
@@ -204,7 +204,7 @@ def test_passive_checks_never_eject_every_server(origins, health_proxy):
     assert [s["ejections"] for s in health(proxy)["servers"]] == [1, 0]
 
 
-CHECK = {"path": "/healthz", "interval": "50ms", "timeout": "40ms", "rise": 2, "fall": 3, "jitter": 0.1}
+CHECK = {"path": "/healthz", "interval": "100ms", "timeout": "100ms", "rise": 2, "fall": 3, "jitter": 0.1}
 
 
 def test_active_checks_take_a_server_out_after_fall_and_back_after_rise(origins, health_proxy):
@@ -229,7 +229,7 @@ def test_active_checks_take_a_server_out_after_fall_and_back_after_rise(origins,
 
 def test_every_server_down_by_active_checks_answers_503_at_once(origins, health_proxy):
     servers = origins("a", "b")
-    proxy = health_proxy(servers, health_check={"type": "tcp", "interval": "50ms", "timeout": "40ms",
+    proxy = health_proxy(servers, health_check={"type": "tcp", "interval": "100ms", "timeout": "100ms",
                                                 "fall": 1, "rise": 1})
     for origin in servers:
         origin.set("down")
@@ -249,7 +249,9 @@ def test_probes_are_jittered(origins, health_proxy):
     times = origin.times("/healthz")[:9]
     gaps = [b - a for a, b in zip(times, times[1:])]
     # Each wait is 60ms +-50% (plus the probe itself): not a fixed period.
-    assert all(0.025 <= gap <= 0.3 for gap in gaps), gaps
+    # (Loose bounds: the machine may be busy; the spread is measured exactly
+    # in tests/unit/test_health_active.py.)
+    assert all(0.01 <= gap <= 1.0 for gap in gaps), gaps
     assert max(gaps) - min(gaps) > 0.01, gaps
     assert health(proxy)["servers"][0]["state"] == "up"
 
@@ -276,7 +278,7 @@ def test_https_servers_are_probed_over_tls_with_the_upstreams_context(https_orig
         "listener": [{"bind": "127.0.0.1:0"}],
         "route": [{"upstream": "app"}],
         "upstream": {"app": {"servers": [f"https://127.0.0.1:{origin.port}"], "tls": tls,
-                             "health_check": {"path": "/hc", "interval": "50ms", "timeout": "45ms",
+                             "health_check": {"path": "/hc", "interval": "200ms", "timeout": "200ms",
                                               "fall": 1, "rise": 1}}},
     })
     proxy = ProxyThread(config, parser_impl)
