@@ -398,7 +398,7 @@ class Downstream:
         self.req_done = relay.done
         if self.req_done and self.method in IDEMPOTENT and out.size < REPLAY_BELOW:
             self.replay = self.pending = out.take()
-            if self.group.key_kind != KEY_NONE:
+            if self.group.key_kind != KEY_NONE and self.group.health.tries > 1:
                 # Taken now: the head's bytes may be gone by the time of a retry.
                 self.retry_key = self.group.key(self.head, self.buf, self.target, self.peer)
         self.state = S_CONNECT

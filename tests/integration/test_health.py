@@ -293,3 +293,35 @@ def test_https_servers_are_probed_over_tls_with_the_upstreams_context(https_orig
             assert origin.handshakes == 0
     finally:
         proxy.stop()
+
+
+def test_consistent_hashing_retries_to_the_keys_next_choice(origins, health_proxy):
+    servers = origins("a", "b", "c")
+    proxy = health_proxy(servers, balance="consistent_hash", hash_key="header:X-User", passive=NO_PASSIVE,
+                         retry={"tries": 2})
+    names = [s.name.encode() for s in servers]
+
+    def as_user(user: str):
+        with proxy.client() as client:
+            # Two pipelined requests: each retry needs its own request's key
+            # (a retry without it would go wherever rotation points).
+            client.send(b"GET / HTTP/1.1\r\nHost: x\r\nX-User: " + user.encode() + b"\r\n\r\n"
+                        b"GET /next HTTP/1.1\r\nHost: x\r\nX-User: " + user.encode() + b"\r\n\r\n")
+            return client.read_response(), client.read_response()
+
+    first = {user: as_user(user)[0].body for user in ("alice", "bob", "carol", "dave", "erin")}
+    broken = names.index(first["alice"])
+    servers[broken].set("reset")
+
+    def next_choice(user: str) -> bytes:
+        group = proxy.proxy.ctx.groups[0]
+        return names[group.pick_other(user.encode(), 1 << broken)]
+
+    expected = {user: proxy.call(next_choice, user) for user in first if first[user] == names[broken]}
+    for user, body in first.items():
+        answers = as_user(user)
+        if user in expected:
+            assert [r.body for r in answers] == [expected[user]] * 2
+        else:
+            assert [r.body for r in answers] == [body] * 2  # keys elsewhere stay put
+    assert health(proxy)["retries"] == 2 * len(expected)
