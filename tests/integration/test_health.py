@@ -9,6 +9,7 @@ one, until the broken one is ejected: every count below follows from that.
 
 from __future__ import annotations
 
+import itertools
 import ssl
 import time
 
@@ -247,7 +248,7 @@ def test_probes_are_jittered(origins, health_proxy):
                                                  "jitter": 0.5})
     origin.wait_for(lambda: len(origin.times("/healthz")) >= 9, timeout=5.0, what="9 probes")
     times = origin.times("/healthz")[:9]
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     # Each wait is 60ms +-50% (plus the probe itself): not a fixed period.
     # (Loose bounds: the machine may be busy; the spread is measured exactly
     # in tests/unit/test_health_active.py.)

@@ -68,7 +68,7 @@ def make(servers: int = 3, **tables) -> tuple[UpstreamHealth, ManualLoop]:
 
 
 def test_consecutive_failures_eject_and_a_success_in_between_resets_the_count():
-    h, loop = make(passive={"consecutive_failures": 3})
+    h, _ = make(passive={"consecutive_failures": 3})
     h.failed(0, FAIL_CONNECT, False, 1)
     h.failed(0, FAIL_READ_TIMEOUT, False, 1)
     h.response(0, 200, 1)
@@ -139,7 +139,7 @@ def test_retry_conditions_follow_the_config():
 
 
 def test_the_budget_counts_first_tries_only_and_keeps_a_reserve_per_second():
-    h, loop = make(retry={"budget_percent": 25, "budget_min_per_second": 0.2})
+    h, _ = make(retry={"budget_percent": 25, "budget_min_per_second": 0.2})
     reserve = 0.2 * BUDGET_WINDOW  # 2 retries
     assert h.spend_retry(0) and h.spend_retry(0)
     assert not h.spend_retry(0)
