@@ -20,6 +20,7 @@ from fastproxy.balance import Group
 from fastproxy.buffers import BufferPool, buffer_size_for
 from fastproxy.clientip import TrustedProxies
 from fastproxy.counters import Counters
+from fastproxy.health.state import UpstreamHealth
 from fastproxy.outgoing import Outgoing
 from fastproxy.rewrite import RequestRewriter, ResponseRewriter
 from fastproxy.route import Router
@@ -110,10 +111,6 @@ class ProxyContext:
         ctx.trusted = TrustedProxies(headers.trusted_proxies)
         ctx.req_rewriter = RequestRewriter(ctx.trusted, request_id=headers.request_id)
         ctx.resp_rewriter = ResponseRewriter(tuple(headers.hide_response_headers))
-        # (Imported here: health.state needs upstream.connection, which must
-        # not be the first data-path module to load.)
-        from fastproxy.health.state import UpstreamHealth
-
         groups = {}
         # The random policies draw from a seed of their own in each worker.
         seed = os.getpid()
