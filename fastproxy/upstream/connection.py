@@ -452,7 +452,7 @@ class UpstreamConnection:
             self.read_paused = False
             self.transport.resume_reading()
             if self.sent_all:
-                self.deadline.set_in(self.ctx.upstream_read_timeout)
+                self.deadline.set_in(self._silence_timeout())
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -463,11 +463,16 @@ class UpstreamConnection:
     def resume_writing(self) -> None:
         self.write_paused = False
         if self.sent_all and not self.read_paused:
-            self.deadline.set_in(self.ctx.upstream_read_timeout)
+            self.deadline.set_in(self._silence_timeout())
         else:
             self.deadline.clear()
         if self.owner is not None:
             self.owner.upstream_drained()
+
+    def _silence_timeout(self) -> float:
+        """How long the upstream may stay silent now that a response is due:
+        the per-try bound while its head is awaited, then the read timeout."""
+        return self.pool.head_timeout if self.state == U_HEAD else self.ctx.upstream_read_timeout
 
     # -- endings ------------------------------------------------------------
 
