@@ -47,6 +47,7 @@ HOT_MODULES = (
     "fastproxy.counters",
     "fastproxy.deadline",
     "fastproxy.downstream",
+    "fastproxy.health.state",
     "fastproxy.heads",
     "fastproxy.outgoing",
     "fastproxy.relay",

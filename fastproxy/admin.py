@@ -387,7 +387,8 @@ class AdminServer:
             entries = []
             for server in upstream.servers:
                 st = state.get(upstream.name, {}).get(server.address, {})
-                codes = servers.get(upstream.name, {}).get(server.address, {}).get("codes", [])
+                counts = servers.get(upstream.name, {}).get(server.address, {})
+                codes = counts.get("codes", [])
                 entries.append({
                     "server": server.address,
                     "url": server.url,
@@ -401,8 +402,12 @@ class AdminServer:
                     "responses": dict(zip(metrics.CODE_LABELS, codes)),
                     # Whatever else metrics.health_fields reports, summed over workers.
                     **{k: v for k, v in st.items() if k not in ("up", "out", "in_flight")},
+                    "health": {k: counts[k] for k in metrics.HEALTH_COUNTS if k in counts},
                 })
-            out[upstream.name] = {"balance": upstream.balance, "servers": entries}
+            totals = total.get("upstreams", {}).get(upstream.name, {})
+            out[upstream.name] = {"balance": upstream.balance, "servers": entries,
+                                  "retries": totals.get("retries", 0),
+                                  "retries_refused": totals.get("retries_refused", 0)}
         return {"upstreams": out}
 
     def _set_out(self, client: _Client, name: str, text: str, out: bool) -> None:

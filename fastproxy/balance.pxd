@@ -23,6 +23,8 @@ cdef class Group:
     cdef readonly bytes key_name
     # OUT_* bits per server: why it is out of the balancer's choices.
     cdef readonly list out
+    # Its health.state.UpstreamHealth (passive checks, retries, active checks).
+    cdef public object health
     # The balancer, when it is the extension's (else None).
     cdef Balancer c
 

@@ -57,7 +57,7 @@ class Group:
     address ip_hash and ``hash_key = "client_ip"`` see.
     """
 
-    __slots__ = ("balancer", "c", "key_kind", "key_name", "name", "out", "pools", "trusted")
+    __slots__ = ("balancer", "c", "health", "key_kind", "key_name", "name", "out", "pools", "trusted")
 
     def __init__(self, name: str, pools: Sequence, balancer, extractor, trusted) -> None:
         if not pools or len(pools) != balancer.size:
@@ -69,6 +69,8 @@ class Group:
         self.key_kind: int = KEY_NONE if extractor is None else extractor.kind
         self.key_name: bytes = b"" if extractor is None else extractor.name
         self.out = [0] * len(self.pools)
+        # Its health.state.UpstreamHealth, once the proxy context has made it.
+        self.health = None
         self.c = None
         if cython.compiled:
             self._bind_c(balancer)  # Fast path: the balancer is a C type
@@ -137,6 +139,31 @@ class Group:
             self._release_c(i, latency)
         else:
             self.balancer.release(i, latency)
+
+    def pick_other(self, key: bytes | None, tried: int) -> int:
+        """A server for a retry: the pick, with the servers of the bit mask
+        ``tried`` left out as if down (-1: none is left).  ``key``: the
+        request's hash key (``key()``), for the hash policies: the retry goes
+        to the key's next choice.
+
+        Retries are rare, so this borrows mark_down/mark_up rather than
+        adding an excluding pick to every policy: each policy already knows
+        how to choose without a server (a key's next ring point, Maglev slot
+        or jump rehash), in C and in Python alike.
+        """
+        balancer = self.balancer
+        hidden = []
+        try:
+            for i in range(len(self.pools)):
+                if tried >> i & 1 and not self.out[i]:
+                    balancer.mark_down(i)
+                    hidden.append(i)
+            if self.key_kind == KEY_NONE:
+                return balancer.pick()
+            return balancer.pick(key)
+        finally:
+            for i in hidden:
+                balancer.mark_up(i)
 
     # -- server state (off the hot path: health checks, admin API) -------------
 

@@ -20,6 +20,7 @@ cdef class ProxyContext:
     cdef public object closed_waiter
     cdef public bint closing
     cdef public Counters counters
+    cdef public list groups
     cdef public object loop
     cdef public long long max_body_bytes
     cdef public Py_ssize_t max_header_bytes

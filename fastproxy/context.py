@@ -21,6 +21,7 @@ from fastproxy.balance import Group
 from fastproxy.buffers import BufferPool, buffer_size_for
 from fastproxy.clientip import TrustedProxies
 from fastproxy.counters import Counters
+from fastproxy.health.state import UpstreamHealth
 from fastproxy.outgoing import Outgoing
 from fastproxy.rewrite import RequestRewriter, ResponseRewriter
 from fastproxy.route import Router
@@ -41,6 +42,7 @@ class ProxyContext:
         "closed_waiter",
         "closing",
         "counters",
+        "groups",
         "loop",
         "max_body_bytes",
         "max_header_bytes",
@@ -87,6 +89,8 @@ class ProxyContext:
         self.clients: set = set()
         self.upstreams: set = set()
         self.pools: list = []
+        # Every upstream's Group, in config order (health checks, admin).
+        self.groups: list = []
         self.closing = False
         self.closed_waiter = None
 
@@ -121,11 +125,17 @@ class ProxyContext:
                      upstream_server_name(upstream, s))
                 for s in upstream.servers
             ]
+            if upstream.retry.per_try_timeout is not None:
+                for pool in pools:
+                    pool.head_timeout = upstream.retry.per_try_timeout
             for pool in pools:
                 pool.index = len(ctx.pools)
                 ctx.pools.append(pool)
-            groups[upstream.name] = Group(upstream.name, pools, balancers.build(upstream, seed),
-                                          balancers.key_extractor(upstream), ctx.trusted)
+            group = Group(upstream.name, pools, balancers.build(upstream, seed),
+                          balancers.key_extractor(upstream), ctx.trusted)
+            group.health = UpstreamHealth(group, upstream)
+            ctx.groups.append(group)
+            groups[upstream.name] = group
         ctx.router = Router.from_config(config.routes, groups, ctx.resp_rewriter.hide_names)
         ctx.accounting = Accounting(len(config.routes), len(ctx.pools))
         return ctx

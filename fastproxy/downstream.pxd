@@ -4,6 +4,7 @@ from fastproxy.accounting cimport Exchange
 from fastproxy.balance cimport Group
 from fastproxy.context cimport ProxyContext
 from fastproxy.deadline cimport Deadline
+from fastproxy.health.state cimport UpstreamHealth
 from fastproxy.heads cimport ParsedHead
 from fastproxy.relay cimport BodyRelay
 from fastproxy.rewrite cimport Peer
@@ -16,7 +17,7 @@ cdef int R_UPSTREAM, R_CONNECT, R_FULL
 cdef double LINGER_TOTAL, LINGER_QUIET
 cdef int BODY_LENGTH, OUT_PASS
 cdef int FAIL_BAD_RESPONSE, FAIL_CLOSED, FAIL_CONNECT, FAIL_CONNECT_TIMEOUT, FAIL_READ_TIMEOUT
-cdef int FAIL_WRITE_TIMEOUT
+cdef int FAIL_WRITE_TIMEOUT, FAIL_STATUS, KEY_NONE
 cdef int H_HOST
 cdef unsigned int F_KEEP_ALIVE, F_UPGRADE, REQ_HEAD
 cdef frozenset IDEMPOTENT
@@ -43,6 +44,7 @@ cdef class Downstream:
     cdef double linger_until
     cdef object loop
     cdef bytes method
+    cdef Py_ssize_t next_server
     cdef readonly Peer peer
     cdef bytes pending
     cdef Pool pool
@@ -52,6 +54,7 @@ cdef class Downstream:
     cdef readonly object resp_edits
     cdef bint resp_started
     cdef bint retried
+    cdef bytes retry_key
     cdef Py_ssize_t server
     cdef readonly Py_ssize_t served
     cdef Py_ssize_t start
@@ -59,6 +62,8 @@ cdef class Downstream:
     cdef public str subject_header
     cdef bytes target
     cdef readonly object transport
+    cdef object tried
+    cdef Py_ssize_t tries
     cdef double tunnel_latency
     cdef readonly bint upgrade
     cdef UpstreamConnection upstream
@@ -78,7 +83,15 @@ cdef class Downstream:
     cdef _read_body(self)
     cdef _body_failed(self, int status, str message, str detail=*)
     cdef upstream_ready(self, UpstreamConnection conn)
+    @cython.locals(health=UpstreamHealth)
     cdef upstream_failed(self, UpstreamConnection conn, int kind, str detail)
+    @cython.locals(health=UpstreamHealth)
+    cdef bint status_failed(self, int status) except -1
+    @cython.locals(health=UpstreamHealth)
+    cdef bint _retry_elsewhere(self, int kind) except -1
+    @cython.locals(bit=object, health=UpstreamHealth)
+    cdef Py_ssize_t _other_server(self) except -2
+    cdef _retry_to(self, Py_ssize_t i)
     cdef upstream_aborted(self, str detail)
     cdef response_started(self, int status)
     cdef response_done(self)

@@ -78,6 +78,7 @@ from fastproxy.upstream.connection import (
     FAIL_CONNECT,
     FAIL_CONNECT_TIMEOUT,
     FAIL_READ_TIMEOUT,
+    FAIL_STATUS,
     FAIL_WRITE_TIMEOUT,
 )
 
@@ -111,6 +112,8 @@ IDEMPOTENT = frozenset((b"GET", b"HEAD", b"OPTIONS", b"TRACE", b"PUT", b"DELETE"
 # A request whose whole body is in hand and smaller than this is kept, joined
 # with its head, so it can be retried.
 REPLAY_BELOW = 16 * 1024
+# balance.KEY_NONE (compiled, balance keeps it to C): a group that does not hash.
+KEY_NONE = -1
 
 _FAILURES = {
     FAIL_CONNECT: (502, "upstream connection failed"),
@@ -119,6 +122,7 @@ _FAILURES = {
     FAIL_BAD_RESPONSE: (502, "invalid response from upstream"),
     FAIL_READ_TIMEOUT: (504, "upstream response timed out"),
     FAIL_WRITE_TIMEOUT: (504, "upstream did not accept the request in time"),
+    FAIL_STATUS: (502, "upstream answered with an error"),
 }
 _RST = struct.pack("ii", 1, 0)
 
@@ -156,6 +160,7 @@ class Downstream:
         "linger_until",
         "loop",
         "method",
+        "next_server",
         "peer",
         "pending",
         "pool",
@@ -165,6 +170,7 @@ class Downstream:
         "resp_edits",
         "resp_started",
         "retried",
+        "retry_key",
         "served",
         "server",
         "start",
@@ -172,6 +178,8 @@ class Downstream:
         "subject_header",
         "target",
         "transport",
+        "tried",
+        "tries",
         "tunnel_latency",
         "upgrade",
         "upstream",
@@ -214,6 +222,13 @@ class Downstream:
         self.pending: bytes | None = None
         self.replay: bytes | None = None
         self.retried: bool = False
+        # Retries to other servers (see _retry_elsewhere): the try under way
+        # (1: the first), the servers tried (a bit mask), the next one
+        # chosen, and the request's hash key for the hash policies.
+        self.tries: int = 1
+        self.tried = 0
+        self.next_server: int = -1
+        self.retry_key: bytes | None = None
         self.method = None
         self.target = None
         self.client11: bool = True
@@ -320,6 +335,8 @@ class Downstream:
         self.head_request = method == b"HEAD"
         self.resp_started = False
         self.retried = False
+        self.tries = 1
+        self.tried = 0
         self.replay = self.pending = None
         self.peer.request_id = None
         i = head.find(H_HOST)
@@ -416,6 +433,9 @@ class Downstream:
         self.req_done = relay.done
         if self.req_done and self.method in IDEMPOTENT and out.size < REPLAY_BELOW:
             self.replay = self.pending = out.take()
+            if self.group.key_kind != KEY_NONE and self.group.health.tries > 1:
+                # Taken now: the head's bytes may be gone by the time of a retry.
+                self.retry_key = self.group.key(self.head, self.buf, self.target, self.peer)
         self.state = S_CONNECT
         conn = pool.acquire()
         if conn is None:
@@ -552,6 +572,13 @@ class Downstream:
             self._block(R_CONNECT)
             self.upstream = self.pool.connect(self)
             return
+        if kind == FAIL_STATUS:
+            self._retry_to(self.next_server)  # status_failed chose it
+            return
+        health = self.group.health
+        health.failed(self.server, kind, conn.reused, self.tries)
+        if self._retry_elsewhere(kind):
+            return
         self._end_exchange(-1.0)
         status, message = _FAILURES[kind]
         if self.resp_started:
@@ -559,6 +586,64 @@ class Downstream:
             self._abort()
         else:
             self._reject(status, message, detail)
+
+    def status_failed(self, status: int) -> bool:
+        """A final response head with ``status`` came from the server; True
+        when the request goes to another server instead (the connection then
+        drops this response and reports FAIL_STATUS)."""
+        health = self.group.health
+        if not health.response(self.server, status, self.tries):
+            return False  # Fast path: a status that no retry follows
+        i = self._other_server()
+        if i < 0 or not health.spend_retry(self.server):
+            return False
+        self.next_server = i
+        return True
+
+    def _retry_elsewhere(self, kind: int) -> bool:
+        """After a failure of ``kind`` (FAIL_*) on the current server: sends
+        the request to another one when the retry policy allows; True if so."""
+        health = self.group.health
+        if not health.retries_on(kind):
+            return False
+        i = self._other_server()
+        if i < 0 or not health.spend_retry(self.server):
+            return False
+        self._retry_to(i)
+        return True
+
+    def _other_server(self) -> int:
+        """The server for another try of this request, or -1 when none may
+        be made: the request is not held whole or is not idempotent, the
+        response has started, no tries are left, or every server is tried
+        or down.  (The budget is asked last, by the caller.)"""
+        health = self.group.health
+        if self.replay is None or self.resp_started or self.tries >= health.tries:
+            return -1
+        bit = 1  # a Python int (see the .pxd): any number of servers
+        self.tried |= bit << self.server
+        return self.group.pick_other(self.retry_key, self.tried)
+
+    def _retry_to(self, i: int) -> None:
+        """Sends the request held in ``replay`` again, to server ``i`` of the group."""
+        group = self.group
+        self._end_exchange(-1.0)
+        group.acquire(i)
+        self.server = i
+        self.tries += 1
+        self.retried = False  # a stale pooled connection of the new server may be retried too
+        self.exchange_since = self.deadline.now()
+        self.ctx.counters.upstream_retries += 1
+        pool = group.pools[i]
+        self.pool = pool
+        self.pending = self.replay
+        self.state = S_CONNECT
+        conn = pool.acquire()
+        if conn is None:
+            self._block(R_CONNECT)
+            self.upstream = pool.connect(self)
+        else:
+            self._send_head(conn)
 
     def upstream_aborted(self, detail: str) -> None:
         """The upstream failed mid-response: cut the client off, never a clean end."""

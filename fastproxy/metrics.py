@@ -9,11 +9,12 @@ took), servers by upstream name and address as written in the config.
     counters   {name: int}                    Counters, except the gauges
     totals     {bytes_in, bytes_out, tls_handshakes}
     routes     {route: {upstream, host, path_prefix, codes[CLASSES], latency[BUCKETS], latency_sum}}
-    servers    {upstream: {server: {codes[CLASSES]}}}
+    servers    {upstream: {server: {codes[CLASSES], ejections, failures, retries, checks_passed, ...}}}
+    upstreams  {upstream: {retries, retries_refused}}
     gauges     {connections_active, in_flight}
-    state      {upstream: {server: {in_flight, out[reasons], health}}}
+    state      {upstream: {server: {in_flight, out[reasons], up, ejected, check_down}}}
 
-counters, totals, routes and servers only grow: :data:`MONOTONIC` lists
+counters, totals, routes, servers and upstreams only grow: :data:`MONOTONIC` lists
 them, and only they are kept from workers that are gone (the supervisor's
 retired sum), so totals never go backwards across restarts and reloads.
 """
@@ -23,9 +24,20 @@ from __future__ import annotations
 import math
 
 from fastproxy.accounting import LATENCY_BOUNDS
+from fastproxy.balance import OUT_ACTIVE, OUT_PASSIVE
 
 CODE_LABELS = ("none", "1xx", "2xx", "3xx", "4xx", "5xx")
-MONOTONIC = ("counters", "totals", "routes", "servers")
+MONOTONIC = ("counters", "totals", "routes", "servers", "upstreams")
+# Per-server counts of the health checks (health/state.py), as counters:
+# snapshot key -> the UpstreamHealth list it is read from.
+HEALTH_COUNTS = {
+    "ejections": "ejections",
+    "failures": "failures",
+    "retries": "retried_from",
+    "checks_passed": "checks_passed",
+    "checks_failed": "checks_failed",
+    "transitions": "transitions",
+}
 # Counters fields that are levels, not counts.
 _GAUGE_COUNTERS = ("connections_active",)
 
@@ -56,14 +68,19 @@ def worker_snapshot(ctx, config) -> dict:
         }
     groups = _groups(ctx)
     servers: dict = {}
+    upstreams: dict = {}
     state: dict = {}
     index = 0
     for upstream in config.upstreams:
         group = groups.get(upstream.name)
+        health = getattr(group, "health", None)
+        if health is not None:
+            upstreams[upstream.name] = {"retries": health.retries, "retries_refused": health.retries_refused}
         for i, server in enumerate(upstream.servers):
             codes = acct["by_server"][index * classes:(index + 1) * classes]
             index += 1
-            servers.setdefault(upstream.name, {})[server.address] = {"codes": codes}
+            counts = {key: getattr(health, name)[i] for key, name in HEALTH_COUNTS.items()} if health else {}
+            servers.setdefault(upstream.name, {})[server.address] = {"codes": codes, **counts}
             state.setdefault(upstream.name, {})[server.address] = {
                 "in_flight": group.balancer.load(i) if group is not None else 0,
                 "out": group.out_reasons(i) if group is not None else [],
@@ -74,22 +91,21 @@ def worker_snapshot(ctx, config) -> dict:
         "totals": {k: acct[k] for k in ("bytes_in", "bytes_out", "tls_handshakes")},
         "routes": routes,
         "servers": servers,
+        "upstreams": upstreams,
         "gauges": {"connections_active": counters["connections_active"], "in_flight": acct["in_flight"]},
         "state": state,
     }
 
 
 def health_fields(group, i: int) -> dict:
-    """Per-server health data of one worker, for /upstreams and /metrics.
-
-    The one place where the health checks' view of server ``i`` of
-    ``group`` (None: an upstream no route uses) joins the snapshot: return
-    numbers (summed over workers) or lists of strings (merged).  Until the
-    health checks land, a server is up unless something took it out.
-    """
+    """Per-server health levels of one worker, for /upstreams and /metrics
+    (summed over workers: the number of workers that see each state).
+    ``group`` None: an upstream no route uses."""
     if group is None:
-        return {"up": 1}
-    return {"up": 0 if group.out[i] else 1}
+        return {"up": 1, "ejected": 0, "check_down": 0}
+    out = group.out[i]
+    return {"up": 0 if out else 1, "ejected": 1 if out & OUT_PASSIVE else 0,
+            "check_down": 1 if out & OUT_ACTIVE else 0}
 
 
 def _groups(ctx) -> dict:
@@ -203,6 +219,7 @@ def render(total: dict, workers: int, uptime: float) -> str:
         for server, data in servers.items():
             for code, count in zip(CODE_LABELS, data["codes"]):
                 out.sample("fastproxy_upstream_requests_total", count, upstream=upstream, server=server, code=code)
+    _health_counters(out, total.get("servers", {}), total.get("upstreams", {}))
     state = total.get("state", {})
     _server_gauges(out, state)
     totals = total.get("totals", {})
@@ -235,8 +252,35 @@ def render(total: dict, workers: int, uptime: float) -> str:
 
 _SERVER_HELP = {
     "up": "Workers in which the server is up (out of fastproxy_workers).",
+    "ejected": "Workers in which passive checks have ejected the server.",
+    "check_down": "Workers in which active health checks see the server down.",
     "in_flight": "Requests in flight to the server.",
 }
+
+_HEALTH_HELP = {
+    "ejections": "Times passive checks ejected the server.",
+    "failures": "Exchanges with the server that counted as failures (connect, timeout, reset, status).",
+    "retries": "Requests retried on another server after failing on this one.",
+    "checks_passed": "Active health checks the server passed.",
+    "checks_failed": "Active health checks the server failed.",
+    "transitions": "Times active checks moved the server between up and down.",
+}
+
+
+def _health_counters(out: _Text, servers: dict, upstreams: dict) -> None:
+    for key, help_text in _HEALTH_HELP.items():
+        name = f"fastproxy_upstream_server_{key}_total"
+        out.family(name, "counter", help_text)
+        for upstream, entries in servers.items():
+            for server, data in entries.items():
+                if key in data:
+                    out.sample(name, data[key], upstream=upstream, server=server)
+    for key, help_text in (("retries", "Retries sent to another server."),
+                           ("retries_refused", "Retries the retry budget refused.")):
+        name = f"fastproxy_upstream_{key}_total"
+        out.family(name, "counter", help_text)
+        for upstream, data in upstreams.items():
+            out.sample(name, data.get(key, 0), upstream=upstream)
 
 
 def _server_gauges(out: _Text, state: dict) -> None:

@@ -15,6 +15,7 @@ per-request work is in the data path, one stage per module:
     parse, state    downstream.py         one client connection (parser: fastproxy.parser)
     route           route.py              host / path prefix, first match wins
     balance         balance.py            smooth weighted round-robin
+                    health/               active checks, ejections, retries and their budget
     upstream        upstream/pool.py      keep-alive pool per server
                     upstream/connection.py  one upstream connection, response relay
     rewrite         rewrite.py            request and response heads
@@ -43,6 +44,7 @@ from types import ModuleType
 from fastproxy.context import ProxyContext
 from fastproxy.downstream import DownstreamProtocol
 from fastproxy.errors import ConfigError
+from fastproxy.health import health_snapshot
 from fastproxy.tls import listener_tls
 
 log = logging.getLogger("fastproxy.server")
@@ -119,6 +121,13 @@ class Proxy:
         self._watcher = None
         if any(self.tls):
             self._watcher = ctx.loop.create_task(self._watch_tls())
+        # Active checks, ejection timers, retry budgets (fastproxy/health).
+        for group in ctx.groups:
+            group.health.start(ctx.loop)
+
+    def health(self) -> list[dict]:
+        """Per upstream, the state of its servers (health.UpstreamHealth.snapshot)."""
+        return health_snapshot(self.ctx)
 
     def refresh_tls(self) -> int:
         """Re-reads changed certificate files now; the number of certificates replaced."""
@@ -205,6 +214,8 @@ class Proxy:
             self._watcher = None
         ctx = self.ctx
         ctx.closing = True
+        for group in ctx.groups:
+            await group.health.close()
         for server in self.servers:
             server.close()
         for client in list(ctx.clients):

@@ -29,9 +29,11 @@ __all__ = [
     "DEFAULT_VIRTUAL_NODES",
     "HASH_BALANCERS",
     "HASH_METHODS",
+    "HEALTH_CHECK_TYPES",
     "LOG_FORMATS",
     "MAX_RING_POINTS",
     "MAX_TABLE_SIZE",
+    "RETRY_ON",
     "TLS_VERSIONS",
     "AccessLogConfig",
     "AdminConfig",
@@ -40,14 +42,17 @@ __all__ = [
     "HeaderEdits",
     "HeaderMatch",
     "Headers",
+    "HealthCheck",
     "Hsts",
     "Limits",
     "Listener",
     "ListenerTLS",
     "LogConfig",
+    "Passive",
     "Pool",
     "Redirect",
     "Respond",
+    "Retry",
     "Route",
     "Server",
     "ServerConfig",
@@ -86,6 +91,9 @@ DEFAULT_TABLE_SIZE = 65537
 MAX_TABLE_SIZE = 1048573  # the largest prime below 2^20 (a 4 MiB table)
 LOG_FORMATS = ("text", "json")
 ACCESS_LOG_FORMATS = ("json", "combined")
+HEALTH_CHECK_TYPES = ("http", "tcp")
+# The failures a retry may follow, besides statuses (see Retry).
+RETRY_ON = ("connect_failure", "reset", "timeout")
 # TLS 1.0 and 1.1 are deprecated (RFC 8996): not even on request.
 TLS_VERSIONS = ("1.2", "1.3")
 
@@ -305,6 +313,82 @@ class Pool:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthCheck:
+    """Active checks of every server of an upstream, from each worker.
+
+    ``type`` "http": a GET of ``path`` (Host: ``host``, else the server's
+    address), passing on a status within one of the inclusive ``expected_statuses``
+    ranges; "tcp": a connect.  A server goes out after ``fall`` failures in
+    a row and back after ``rise`` passes in a row (HAProxy's defaults).
+    Each wait between probes is ``interval`` times a random factor within
+    1 +- ``jitter``, so that workers do not probe in lock-step.
+    """
+
+    type: str = "http"
+    path: str = "/"
+    host: str | None = None
+    interval: float = 5.0
+    timeout: float = 2.0
+    expected_statuses: tuple[tuple[int, int], ...] = ((200, 399),)
+    rise: int = 2
+    fall: int = 3
+    jitter: float = 0.15
+
+
+@dataclass(frozen=True, slots=True)
+class Passive:
+    """Passive checks (outlier detection) on the traffic itself.
+
+    A server that fails ``consecutive_failures`` exchanges in a row (a
+    connect failure or timeout, a connection reset before any response, a
+    response timeout, a malformed response, or one of ``statuses``) is
+    ejected for ``base_ejection_time``, doubled for each ejection that
+    follows its return without a success in between, at most
+    ``max_ejection_time``.  Never more than ``max_ejection_percent`` of the
+    servers are ejected at once (at least one may be, when there are two).
+    The defaults sit between nginx's max_fails=1/fail_timeout=10s (one lost
+    connection ejects) and Envoy's 5 consecutive 5xx: 3 failures in a row
+    are rarely bad luck, and retries hide the failures meanwhile.
+    """
+
+    enabled: bool = True
+    consecutive_failures: int = 3
+    statuses: tuple[int, ...] = (502, 503, 504)
+    base_ejection_time: float = 10.0
+    max_ejection_time: float = 300.0
+    max_ejection_percent: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Sending a request again, to another server of the upstream.
+
+    At most ``tries`` attempts in all (1: no retries), for idempotent
+    requests held whole (small bodies), and only before any response byte
+    reached the client; after one of ``on``: RETRY_ON names and statuses.  ``per_try_timeout`` bounds the wait for each try's
+    response head (None: timeouts.upstream_read).  The budget, as in
+    Envoy and Linkerd: retries stay below ``budget_percent`` of the
+    requests of the last 10-20 seconds plus ``budget_min_per_second``
+    per second, so that retries never multiply an outage.
+    """
+
+    tries: int = 2
+    per_try_timeout: float | None = None
+    # RETRY_ON names, then single statuses ("5xx" is spelt out), ascending.
+    on: tuple[str | int, ...] = RETRY_ON
+    budget_percent: float = 20.0
+    budget_min_per_second: float = 10.0
+
+    @property
+    def failures(self) -> tuple[str, ...]:
+        return tuple(item for item in self.on if isinstance(item, str))
+
+    @property
+    def statuses(self) -> tuple[int, ...]:
+        return tuple(item for item in self.on if isinstance(item, int))
+
+
+@dataclass(frozen=True, slots=True)
 class Upstream:
     """``balance`` is one of BALANCERS.  The hashing fields are set for the
     HASH_BALANCERS only (None otherwise): ``hash_key`` ("client_ip" for
@@ -324,6 +408,10 @@ class Upstream:
     # Set (the defaults, unless [upstream.NAME.tls] says otherwise) when a
     # server is https://; None when every server is plain http.
     tls: UpstreamTLS | None = None
+    # None: no active checks unless [upstream.NAME.health_check] is set.
+    health_check: HealthCheck | None = None
+    passive: Passive = field(default_factory=Passive)
+    retry: Retry = field(default_factory=Retry)
 
 
 @dataclass(frozen=True, slots=True)

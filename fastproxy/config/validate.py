@@ -17,6 +17,7 @@ import re
 from fastproxy.config import _text
 from fastproxy.config.addresses import parse_host_port, parse_network
 from fastproxy.config.balancing import read_balancing
+from fastproxy.config.health import read_health_check, read_passive, read_retry
 from fastproxy.config.reader import MISSING, Problems, Section
 from fastproxy.config.routing import read_route
 from fastproxy.config.schema import (
@@ -352,6 +353,9 @@ def _upstream(sec: Section, name: str, base: str) -> Upstream:
         virtual_nodes=balancing.virtual_nodes,
         table_size=balancing.table_size,
         tls=tls,
+        health_check=read_health_check(sec),
+        passive=read_passive(sec),
+        retry=read_retry(sec),
     )
     sec.finish()
     return upstream

@@ -52,6 +52,7 @@ cdef class UpstreamConnection:
     cdef pause_reading(self)
     cdef resume_reading(self)
     cdef _client_gone(self)
+    cdef double _silence_timeout(self)
     cdef _fail(self, int kind, str detail)
     cdef _abort_exchange(self, str detail)
     cdef abort(self)

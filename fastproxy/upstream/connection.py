@@ -69,6 +69,7 @@ FAIL_CLOSED = 3           # closed before any response byte
 FAIL_BAD_RESPONSE = 4     # malformed or truncated response head
 FAIL_READ_TIMEOUT = 5
 FAIL_WRITE_TIMEOUT = 6
+FAIL_STATUS = 7           # a status the owner retries elsewhere: the response is dropped
 
 BODY_CHUNKED = codes.BODY_CHUNKED
 BODY_UNTIL_CLOSE = codes.BODY_UNTIL_CLOSE
@@ -205,7 +206,7 @@ class UpstreamConnection:
         """The owner wrote the whole request: a response is now due."""
         self.sent_all = True
         if not self.write_paused and not self.read_paused:
-            self.deadline.set_in(self.ctx.upstream_read_timeout)
+            self.deadline.set_in(self.pool.head_timeout)
 
     def get_buffer(self, sizehint: int):
         buf = self.buf
@@ -258,7 +259,7 @@ class UpstreamConnection:
                 return
             if head_len == 0:
                 if self.sent_all:
-                    self.deadline.set_in(self.ctx.upstream_read_timeout)
+                    self.deadline.set_in(self.pool.head_timeout)
                 return
             status = head.status
             if status >= 200 or status == 101:
@@ -286,6 +287,11 @@ class UpstreamConnection:
                 self._fail(FAIL_BAD_RESPONSE, f"{self.pool.address}: 101 to a request without Upgrade")
                 return
             self._start_tunnel(head_len)
+            return
+        if owner.status_failed(status):
+            # The owner sends the request to another server: this response
+            # is dropped unread, with its connection.
+            self._fail(FAIL_STATUS, f"{self.pool.address}: status {status}, retried")
             return
         framing = head.framing
         flags = head.flags
@@ -448,7 +454,7 @@ class UpstreamConnection:
             self.read_paused = False
             self.transport.resume_reading()
             if self.sent_all:
-                self.deadline.set_in(self.ctx.upstream_read_timeout)
+                self.deadline.set_in(self._silence_timeout())
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -459,11 +465,16 @@ class UpstreamConnection:
     def resume_writing(self) -> None:
         self.write_paused = False
         if self.sent_all and not self.read_paused:
-            self.deadline.set_in(self.ctx.upstream_read_timeout)
+            self.deadline.set_in(self._silence_timeout())
         else:
             self.deadline.clear()
         if self.owner is not None:
             self.owner.upstream_drained()
+
+    def _silence_timeout(self) -> float:
+        """How long the upstream may stay silent now that a response is due:
+        the per-try bound while its head is awaited, then the read timeout."""
+        return self.pool.head_timeout if self.state == U_HEAD else self.ctx.upstream_read_timeout
 
     # -- endings ------------------------------------------------------------
 
@@ -484,7 +495,7 @@ class UpstreamConnection:
                            f"{self.ctx.upstream_write_timeout:g}s")
             else:
                 self._fail(FAIL_READ_TIMEOUT, f"{self.pool.address}: no response within "
-                           f"{self.ctx.upstream_read_timeout:g}s")
+                           f"{self.pool.head_timeout:g}s")
         elif state == U_BODY or state == U_TUNNEL:
             self.ctx.counters.upstream_timeouts += 1
             self._abort_exchange("upstream silent past its timeout")

@@ -15,6 +15,7 @@ cdef class Pool:
     cdef readonly list idle
     cdef public Py_ssize_t index
     cdef readonly double idle_timeout
+    cdef public double head_timeout
     cdef readonly Py_ssize_t max_idle
     cdef readonly Py_ssize_t max_requests
     cdef readonly object port

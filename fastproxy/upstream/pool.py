@@ -25,6 +25,7 @@ class Pool:
         "address",
         "closing",
         "ctx",
+        "head_timeout",
         "host",
         "host_header",
         "idle",
@@ -52,6 +53,9 @@ class Pool:
         self.idle_timeout = idle_timeout
         self.max_requests = max_requests
         self.closing = False
+        # How long a response head may take once the request is sent: the
+        # upstream's retry.per_try_timeout when set (context.py).
+        self.head_timeout = ctx.upstream_read_timeout
         # TLS to the server (an ssl.SSLContext) and the name it must show; None: plain.
         self.ssl = ssl
         self.server_hostname = server_hostname

@@ -307,3 +307,36 @@ def test_a_reload_keeps_the_admin_listener(run_proxy, origins, tmp_path):
     proxy.wait_for(r"reloaded: generation 2", after=mark)
     assert call(port, "GET", "/status")[0] == 200
     assert proxy.stop() == 0
+
+
+def test_health_counts_reach_metrics_and_upstreams(run_proxy, origins):
+    a = origins("a")
+    with socket.socket() as s:  # a port nothing listens on: connects are refused
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    text = config(a, workers=1).replace(
+        f'servers = ["127.0.0.1:{a.port}"]', f'servers = ["127.0.0.1:{dead}", "127.0.0.1:{a.port}"]'
+    ) + '[upstream.main.passive]\nconsecutive_failures = 1\nbase_ejection_time = "5m"\n'
+    proxy = run_proxy(text)
+    port = admin_port(proxy)
+    # Round robin tries the dead server first: refused, ejected, retried on a.
+    assert [get(proxy.port, "/api/echo") for _ in range(4)] == [(200, "a")] * 4
+
+    samples = scrape(port)
+    dead_labels = {"upstream": "main", "server": f"127.0.0.1:{dead}"}
+    assert value(samples, "fastproxy_upstream_server_ejections_total", **dead_labels) == 1
+    assert value(samples, "fastproxy_upstream_server_failures_total", **dead_labels) == 1
+    assert value(samples, "fastproxy_upstream_server_retries_total", **dead_labels) == 1
+    assert value(samples, "fastproxy_upstream_server_ejected", **dead_labels) == 1
+    assert value(samples, "fastproxy_upstream_server_up", **dead_labels) == 0
+    assert value(samples, "fastproxy_upstream_retries_total", upstream="main") == 1
+    assert value(samples, "fastproxy_upstream_retries_refused_total", upstream="main") == 0
+    assert value(samples, "fastproxy_upstream_server_ejections_total", upstream="main",
+                 server=f"127.0.0.1:{a.port}") == 0
+
+    upstream = json.loads(call(port, "GET", "/upstreams")[2])["upstreams"]["main"]
+    assert upstream["retries"] == 1
+    entry = upstream["servers"][0]
+    assert (entry["up"], entry["out"], entry["ejected"]) == (False, ["ejected"], 1)
+    assert entry["health"]["ejections"] == 1 and entry["health"]["retries"] == 1
+    assert proxy.stop() == 0

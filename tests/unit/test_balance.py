@@ -124,3 +124,38 @@ def test_a_server_returns_only_when_every_reason_to_be_out_is_gone(parser_impl):
     assert g.set_out(0, OUT_ACTIVE, False) is False  # clearing a clear reason changes nothing
     with pytest.raises(IndexError):
         g.set_out(3, OUT_ACTIVE, True)
+
+
+def test_pick_other_leaves_the_tried_servers_out_and_restores_them(parser_impl):
+    g = group()
+    assert g.pick_other(None, 0b011) == 2
+    assert g.pick_other(None, 0b111) == -1  # everything tried: no retry
+    assert [g.balancer.is_up(i) for i in range(3)] == [True, True, True]
+    assert {g.pick_other(None, 0b001) for _ in range(6)} == {1, 2}
+
+
+def test_pick_other_keeps_a_server_that_is_out_for_another_reason_out(parser_impl):
+    from fastproxy.balance import OUT_PASSIVE
+
+    g = group()
+    g.set_out(2, OUT_PASSIVE, True)
+    assert g.pick_other(None, 0b101) == 1
+    assert g.pick_other(None, 0b011) == -1
+    assert [g.balancer.is_up(i) for i in range(3)] == [True, True, False]
+
+
+@pytest.mark.parametrize("method", ["ring", "maglev", "jump"])
+def test_pick_other_sends_a_key_to_its_next_choice(parser_impl, method):
+    g = group("consistent_hash", hash_key="header:X-User", hash=method)
+    for user in (b"alice", b"bob", b"carol", b"dave"):
+        head, buf, target = request(parser_impl, b"X-User: " + user)
+        peer = Peer("10.0.0.1", False)
+        key = g.key(head, buf, target, peer)
+        first = g.pick(head, buf, target, peer)
+        other = g.pick_other(key, 1 << first)
+        assert other != first
+        # The next choice is where the key goes while its first server is down.
+        g.balancer.mark_down(first)
+        assert g.pick(head, buf, target, peer) == other
+        g.balancer.mark_up(first)
+        assert g.pick_other(key, 1 << first) == other  # the same, every time

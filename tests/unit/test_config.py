@@ -28,6 +28,7 @@ from fastproxy.config import (
     parse_config,
     parse_toml,
 )
+from fastproxy.config.schema import HealthCheck, Passive, Retry
 from fastproxy.errors import ConfigError, FastProxyError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,6 +106,9 @@ def test_bundled_example_is_valid_and_uses_every_key():
         # Some keys apply to one hash method only: every key in some upstream.
         ({key: None for up in raw["upstream"].values() for key in up}, Upstream),
         (raw["upstream"]["api"]["pool"], Pool),
+        (raw["upstream"]["api"]["health_check"], HealthCheck),
+        (raw["upstream"]["api"]["passive"], Passive),
+        (raw["upstream"]["api"]["retry"], Retry),
         (raw["log"], LogConfig),
     ]:
         expected = {f.name for f in dataclasses.fields(cls)} - {"name"}

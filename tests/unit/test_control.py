@@ -25,8 +25,8 @@ def test_drain_and_enable_by_address():
     group = ctx.router.routes[0].upstream
     assert set_admin_out(ctx, CONFIG, "main", "127.0.0.1:9002", True)
     assert group.out_reasons(1) == ["drained"] and group.out_reasons(0) == []
-    assert worker_snapshot(ctx, CONFIG)["state"]["main"]["127.0.0.1:9002"] == {"in_flight": 0, "out": ["drained"],
-                                                                              "up": 0}
+    assert worker_snapshot(ctx, CONFIG)["state"]["main"]["127.0.0.1:9002"] == {
+        "in_flight": 0, "out": ["drained"], "up": 0, "ejected": 0, "check_down": 0}
     assert set_admin_out(ctx, CONFIG, "main", "http://127.0.0.1:9002", False)
     assert group.out_reasons(1) == []
 
@@ -45,6 +45,6 @@ def test_commands():
     assert channel.handle({"seq": 4, "op": "set_out", "upstream": "main", "server": "127.0.0.1:9001",
                            "out": True}) == {"seq": 4, "found": True}
     reply = channel.handle({"seq": 5, "op": "snapshot"})
-    assert reply["seq"] == 5 and set(reply["snapshot"]) == {"counters", "totals", "routes", "servers", "gauges",
-                                                             "state"}
+    assert reply["seq"] == 5 and set(reply["snapshot"]) == {"counters", "totals", "routes", "servers", "upstreams",
+                                                             "gauges", "state"}
     assert channel.handle({"seq": 6, "op": "dance"}) == {"seq": 6, "error": "unknown op 'dance'"}
