@@ -577,6 +577,14 @@ class Downstream:
             return
         health = self.group.health
         health.failed(self.server, kind, conn.reused, self.tries)
+        if (self.replay is None and self.req_done and self.pending is not None
+                and (kind == FAIL_CONNECT or kind == FAIL_CONNECT_TIMEOUT)):
+            # Not a byte of the request left: any method may go to another
+            # server (what nginx and HAProxy do), once (see _retry_to).
+            self.replay = self.pending
+            if self.group.key_kind != KEY_NONE:
+                # Reading waited for the connect: the head is still in buf.
+                self.retry_key = self.group.key(self.head, self.buf, self.target, self.peer)
         if self._retry_elsewhere(kind):
             return
         self._end_exchange(-1.0)
@@ -637,6 +645,8 @@ class Downstream:
         pool = group.pools[i]
         self.pool = pool
         self.pending = self.replay
+        if self.method not in IDEMPOTENT:
+            self.replay = None  # once sent, never again: the server may have acted on it
         self.state = S_CONNECT
         conn = pool.acquire()
         if conn is None:

@@ -365,7 +365,9 @@ class Retry:
 
     At most ``tries`` attempts in all (1: no retries), for idempotent
     requests held whole (small bodies), and only before any response byte
-    reached the client; after one of ``on``: RETRY_ON names and statuses.  ``per_try_timeout`` bounds the wait for each try's
+    reached the client; after one of ``on``: RETRY_ON names and statuses.
+    A whole request of any method whose connect failed (nothing of it was
+    sent) is retried once too.  ``per_try_timeout`` bounds the wait for each try's
     response head (None: timeouts.upstream_read).  The budget, as in
     Envoy and Linkerd: retries stay below ``budget_percent`` of the
     requests of the last 10-20 seconds plus ``budget_min_per_second``

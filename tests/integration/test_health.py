@@ -326,3 +326,19 @@ def test_consistent_hashing_retries_to_the_keys_next_choice(origins, health_prox
         else:
             assert [r.body for r in answers] == [body] * 2  # keys elsewhere stay put
     assert health(proxy)["retries"] == 2 * len(expected)
+
+
+def test_a_post_is_retried_after_a_refused_connect_but_never_once_sent(origins, health_proxy):
+    # A refused connect sent nothing: any method may go elsewhere.  A reset
+    # after the request went out is retried for idempotent methods only.
+    down, up = origins("down", "up")
+    down.set("down")
+    proxy = health_proxy([down, up], passive=NO_PASSIVE, retry={"tries": 2})
+    response = get(proxy, "/submit", "POST", b"x=1")
+    assert (response.status, response.body) == (200, b"up")
+    assert up.paths() == ["/submit"] and health(proxy)["retries"] == 1
+
+    down.set("reset")
+    response = get(proxy, "/again", "POST", b"x=2")  # round robin: "down" (now resetting) first
+    assert response.status == 502
+    assert "/again" not in up.paths() and health(proxy)["retries"] == 1
