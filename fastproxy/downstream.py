@@ -30,6 +30,13 @@ a tunnel's 101) completed, else a negative one.
 
 Compiled (downstream.pxd), this is a cdef class: the event loop sees it
 through DownstreamProtocol, which adds asyncio.BufferedProtocol as a base.
+This file is longer than our ~800-line rule of thumb on purpose: the
+methods of a cdef class must live in one module, and every part that needs
+none of its state already lives apart (routing and answers: route.py,
+actions.py; retry and ejection policy: health/state.py; counting:
+accounting.py; framing: relay.py; heads: rewrite.py).  The sections below
+follow the states: connection, request head, body, upstream events
+(retries among them), tunnel, flow control, endings.
 
 Reading stops (``_block``) for three reasons, kept as bits so that each is
 lifted on its own: the upstream transport is above its high-water mark
