@@ -105,6 +105,21 @@ def _reason(exc: BaseException) -> str:
     return str(getattr(exc, "reason", None) or exc)
 
 
+class DirectSSLObject(ssl.SSLObject):
+    """An ssl.SSLObject whose ``read`` and ``write`` are the C methods of the
+    TLS connection itself.  The event loop's TLS transport calls them a few
+    times per request, and ssl.SSLObject's own versions are Python functions
+    that only pass their arguments on: a Python frame each.  Both event loops
+    always pass ``read`` its size, so losing the Python default is harmless."""
+
+    @classmethod
+    def _create(cls, *args, **kwargs):
+        self = super()._create(*args, **kwargs)
+        self.read = self._sslobj.read
+        self.write = self._sslobj.write
+        return self
+
+
 # -- listeners -------------------------------------------------------------------
 
 
@@ -112,6 +127,7 @@ def _server_context(spec: ListenerTLS) -> ssl.SSLContext:
     """A server context with the settings every context of the listener shares;
     ssl.SSLError / OSError if ``client_ca`` does not load."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.sslobject_class = DirectSSLObject
     context.minimum_version = MIN_VERSIONS[spec.min_version]
     context.options |= _OPTIONS
     context.set_ciphers(CIPHERS_TLS12)
@@ -326,6 +342,7 @@ def upstream_context(upstream: Upstream) -> ssl.SSLContext | None:
         return None
     where = f"upstream.{upstream.name}.tls"
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.sslobject_class = DirectSSLObject
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.set_alpn_protocols(ALPN)
     if spec.verify:

@@ -216,3 +216,42 @@ def test_subject_string_follows_rfc_4514():
                (("commonName", "Zoë"),))
     assert subject_string(subject) == ("CN=Zo\\C3\\AB,1.2.840.113549.1.9.1=a@b,OU=a+CN=\\#x\\+y\\ ,"
                                        "O=Ex\\, Inc,C=SE")
+
+
+def test_tls_objects_read_and_write_through_the_c_methods(pki):
+    # Over memory BIOs, as the event loops use them: a handshake, then
+    # application data both ways through the direct read and write.
+    spec = ListenerTLS(certificates=(pki.issue("s", "s.example"),))
+    server_ctx = ServerTLS(spec, "listener[0].tls").context
+    upstream = Upstream(name="u", servers=(Server("s.example", 443, scheme="https"),),
+                        tls=UpstreamTLS(ca_file=pki.ca_file))
+    client_ctx = upstream_context(upstream)
+    bios = [ssl.MemoryBIO() for _ in range(4)]
+    server = server_ctx.wrap_bio(bios[0], bios[1], server_side=True)
+    client = client_ctx.wrap_bio(bios[2], bios[3], server_hostname="s.example")
+    assert type(server).read is not server.read  # the instance's own, not ssl.SSLObject's
+    assert server.read.__self__ is server._sslobj and client.write.__self__ is client._sslobj
+
+    def pump():
+        bios[0].write(bios[3].read())
+        bios[2].write(bios[1].read())
+
+    for _ in range(10):  # bounded: a TLS 1.3 handshake takes two flights
+        done = 0
+        for side in (client, server):
+            try:
+                side.do_handshake()
+                done += 1
+            except ssl.SSLWantReadError:
+                pass
+        pump()
+        if done == 2:
+            break
+    assert client.version() == server.version() == "TLSv1.3"
+    assert client.write(b"GET / HTTP/1.1\r\n\r\n") == 18
+    pump()
+    buf = bytearray(64)
+    assert server.read(64, buf) == 18 and bytes(buf[:18]) == b"GET / HTTP/1.1\r\n\r\n"
+    server.write(b"ok")
+    pump()
+    assert client.read(64) == b"ok"
