@@ -115,5 +115,5 @@ class ControlChannel(asyncio.Protocol):
         self.transport.close()
         try:
             await asyncio.wait_for(asyncio.shield(self.closed), FINAL_WAIT)
-        except asyncio.TimeoutError:  # noqa: UP041 (not the builtin on Python 3.10)
+        except asyncio.TimeoutError:  # not the builtin TimeoutError on Python 3.10
             log.warning("control channel: the final snapshot was not taken within %gs", FINAL_WAIT)

@@ -229,7 +229,7 @@ class Proxy:
             ctx.connection_gone()
             try:
                 await asyncio.wait_for(ctx.closed_waiter, CLOSE_WAIT)
-            except asyncio.TimeoutError:  # noqa: UP041 (not the builtin on Python 3.10)
+            except asyncio.TimeoutError:  # not the builtin TimeoutError on Python 3.10
                 log.warning("close: %d client and %d upstream connections still open after %gs",
                             len(ctx.clients), len(ctx.upstreams), CLOSE_WAIT)
         for server in self.servers:

@@ -163,11 +163,11 @@ CASES = [
     (("route", 0, "upstream"), "API", "route[0].upstream", 'no upstream named "API" (did you mean "api"?)'),
     (("route", 0, "upstream"), "zzz", "route[0].upstream", 'no upstream named "zzz" (defined: "api")'),
     (("route", 0, "host"), "*", "route[0].host",
-     '"*": "*" may only be the whole first label, as in "*.example.com" '
-     "(leave host out to match every host)"),
+     ('"*": "*" may only be the whole first label, as in "*.example.com" '
+      "(leave host out to match every host)")),
     (("route", 0, "host"), "a.*.com", "route[0].host",
-     '"a.*.com": "*" may only be the whole first label, as in "*.example.com" '
-     "(leave host out to match every host)"),
+     ('"a.*.com": "*" may only be the whole first label, as in "*.example.com" '
+      "(leave host out to match every host)")),
     (("route", 0, "host"), "*.-bad.com", "route[0].host",
      '"-bad.com" is not a valid host name (label "-bad" starts or ends with \'-\')'),
     (("route", 0, "host"), "api.example.com:80", "route[0].host",

@@ -14,7 +14,7 @@ def _run(code: str, **env: str) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("FASTPROXY_")}
     full_env.update(env)
     return subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, check=False)
 
 
 def test_no_extensions_forces_python():
