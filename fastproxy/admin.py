@@ -47,7 +47,9 @@ __all__ = ["AdminServer"]
 
 log = logging.getLogger("fastproxy.admin")
 
-GATHER_TIMEOUT = 1.0
+# Long enough for a busy worker on a loaded machine (a scrape that misses a
+# live worker reports it down), short against Prometheus's 10 s scrape timeout.
+GATHER_TIMEOUT = 2.5
 # Commands left unanswered by a worker before it is sent no more (a stopped
 # worker): keeps the lines far below a socket buffer, so a send is never partial.
 MAX_OUTSTANDING = 64
