@@ -54,6 +54,7 @@ cdef class Downstream:
     cdef readonly object resp_edits
     cdef bint resp_started
     cdef bint retried
+    cdef bint host_filled
     cdef bytes retry_key
     cdef Py_ssize_t server
     cdef readonly Py_ssize_t served

@@ -161,6 +161,7 @@ class Downstream:
         "head",
         "head_request",
         "head_since",
+        "host_filled",
         "host_seen",
         "host_seen_key",
         "keep_alive",
@@ -229,6 +230,7 @@ class Downstream:
         self.pending: bytes | None = None
         self.replay: bytes | None = None
         self.retried: bool = False
+        self.host_filled: bool = False
         # Retries to other servers (see _retry_elsewhere): the try under way
         # (1: the first), the servers tried (a bit mask), the next one
         # chosen, and the request's hash key for the hash policies.
@@ -397,6 +399,8 @@ class Downstream:
         pool = group.pools[i]
         self.pool = pool
         self.resp_edits = route.resp_tls if self.peer.tls else route.resp_plain
+        # No Host from the client: the rewriter names the server (_retry_to renames it).
+        self.host_filled = host is None and authority is None
         ctx.req_rewriter.head(self.head, self.buf, head_len, self.method,
                               target if first == 42 else route.target(path), host, authority, self.upgrade,
                               pool.host_header, self.peer, ctx.out, route.req_edits)
@@ -650,6 +654,10 @@ class Downstream:
         self.exchange_since = self.deadline.now()
         self.ctx.counters.upstream_retries += 1
         pool = group.pools[i]
+        if self.host_filled and pool is not self.pool:
+            # The only Host field is ours, first of its kind in the head.
+            self.replay = self.replay.replace(b"\r\nHost: " + self.pool.host_header + b"\r\n",
+                                              b"\r\nHost: " + pool.host_header + b"\r\n", 1)
         self.pool = pool
         self.pending = self.replay
         if self.method not in IDEMPOTENT:

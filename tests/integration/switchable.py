@@ -32,6 +32,7 @@ class Switchable:
         self.mode = "ok"
         self.status = 200
         self.requests: list[tuple[str, float]] = []
+        self.heads: list[str] = []
         self.errors: list[BaseException] = []
         self._cond = threading.Condition()
         self._writers: set = set()
@@ -108,6 +109,7 @@ class Switchable:
                     await reader.readexactly(length)
                 with self._cond:
                     self.requests.append((path, time.monotonic()))
+                    self.heads.append(head.decode("latin-1"))
                     self._cond.notify_all()
                 mode = self.mode
                 if mode == "hang":

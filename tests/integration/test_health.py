@@ -342,3 +342,18 @@ def test_a_post_is_retried_after_a_refused_connect_but_never_once_sent(origins, 
     response = get(proxy, "/again", "POST", b"x=2")  # round robin: "down" (now resetting) first
     assert response.status == 502
     assert "/again" not in up.paths() and health(proxy)["retries"] == 1
+
+
+def test_a_request_without_host_names_the_server_it_is_retried_on(origins, health_proxy):
+    # HTTP/1.0 without Host: the proxy fills in the server's address, and a
+    # retry must carry the new server's, not the first one's.
+    down, up = origins("down", "up")
+    down.set("down")
+    proxy = health_proxy([down, up], passive=NO_PASSIVE, retry={"tries": 2})
+    with proxy.client() as client:
+        client.send(b"GET /hostless HTTP/1.0\r\n\r\n")
+        response = client.read_response()
+    assert (response.status, response.body) == (200, b"up")
+    assert health(proxy)["retries"] == 1
+    hosts = [line for line in up.heads[0].split("\r\n") if line.lower().startswith("host:")]
+    assert hosts == [f"Host: {up.address}"]
