@@ -152,6 +152,11 @@ class Group:
         or jump rehash), in C and in Python alike.
         """
         balancer = self.balancer
+        if balancer.policy == "weighted_round_robin":
+            # Hiding servers would restart its smooth sequence at every retry
+            # (the heaviest server taking the next picks): a walk that skips
+            # the tried ones keeps the shares.
+            return balancer.pick_skip(tried)
         hidden = []
         try:
             for i in range(len(self.pools)):

@@ -248,6 +248,23 @@ int32_t fp_swrr_pick(const fp_lb_view *v, int64_t *current)
     return best;
 }
 
+int32_t fp_swrr_pick_skip(const fp_lb_view *v, int64_t *current, const uint8_t *skip)
+{
+    int32_t best = -1;
+    int64_t total = 0;
+    for (uint32_t i = 0; i < v->n; i++) {
+        if (!v->up[i] || (skip != NULL && skip[i]))
+            continue;
+        current[i] += v->weight[i];
+        total += v->weight[i];
+        if (best < 0 || current[i] > current[best])
+            best = (int32_t)i;
+    }
+    if (best >= 0)
+        current[best] -= total;
+    return best;
+}
+
 /* -- load-aware ---------------------------------------------------------- */
 
 /* load[a]/weight[a] against load[b]/weight[b]: -1, 0 or 1.  Loads are

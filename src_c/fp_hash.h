@@ -119,6 +119,12 @@ int32_t fp_rr_pick(const uint32_t *schedule, uint32_t len, uint32_t *cursor,
  * total_weight off it.  Down servers' current is left alone.  -1 if none. */
 int32_t fp_swrr_pick(const fp_lb_view *v, int64_t *current);
 
+/* fp_swrr_pick over the up servers whose skip[i] is zero: a retry's pick
+ * that leaves the tried servers out without disturbing the sequence (their
+ * current is left alone and the weight taken off is the sum of the servers
+ * walked), as nginx's tried-aware walk does.  skip NULL: fp_swrr_pick. */
+int32_t fp_swrr_pick_skip(const fp_lb_view *v, int64_t *current, const uint8_t *skip);
+
 /* -- load-aware -------------------------------------------------------- */
 
 /* Weighted least connections: the up server with the smallest

@@ -34,6 +34,7 @@ from fastproxy.balancers._fp_hash cimport (
     fp_rr_turn,
     fp_splitmix64,
     fp_swrr_pick,
+    fp_swrr_pick_skip,
     fp_xxh64,
 )
 
@@ -253,6 +254,15 @@ cdef class WeightedRoundRobin(Balancer):
 
     cdef int pick_c(self) noexcept:
         return fp_swrr_pick(&self.view, self.current)
+
+    def pick_skip(self, tried):
+        """A pick for a retry: the servers of the bit mask ``tried`` (an int)
+        are left out without disturbing the smooth sequence; -1 if none is left."""
+        cdef bytearray skip = bytearray(self.size)
+        cdef Py_ssize_t i
+        for i in range(self.size):
+            skip[i] = (tried >> i) & 1
+        return fp_swrr_pick_skip(&self.view, self.current, <const uint8_t *><char *>skip)
 
     cdef int _changed(self) except -1:
         memset(self.current, 0, self.size * sizeof(int64_t))

@@ -40,6 +40,7 @@ cdef extern from "fp_hash.h" nogil:
     int32_t fp_rr_pick(const uint32_t *schedule, uint32_t len, uint32_t *cursor,
                        const fp_lb_view *v)
     int32_t fp_swrr_pick(const fp_lb_view *v, int64_t *current)
+    int32_t fp_swrr_pick_skip(const fp_lb_view *v, int64_t *current, const uint8_t *skip)
 
     int32_t fp_least_conn_pick(const fp_lb_view *v, uint32_t start)
     uint32_t fp_p2c_choose(const fp_lb_view *v, const double *ewma, uint32_t a, uint32_t b)

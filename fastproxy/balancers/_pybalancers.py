@@ -191,6 +191,12 @@ class WeightedRoundRobin(Balancer):
     def _pick(self) -> int:
         return core.swrr_pick(self._view, self._current)
 
+    def pick_skip(self, tried: int) -> int:
+        """A pick for a retry: the servers of the bit mask ``tried`` are left
+        out without disturbing the smooth sequence; -1 if none is left."""
+        skip = [tried >> i & 1 for i in range(self.size)]
+        return core.swrr_pick_skip(self._view, self._current, skip)
+
     def _changed(self) -> None:
         self._current = [0] * self.size
 

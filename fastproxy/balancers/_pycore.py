@@ -227,6 +227,24 @@ def swrr_pick(v: View, current: list[int]) -> int:
     return best
 
 
+def swrr_pick_skip(v: View, current: list[int], skip) -> int:
+    """swrr_pick over the up servers whose skip[i] is false (fp_swrr_pick_skip)."""
+    best = -1
+    top = 0
+    total = 0
+    up, weight = v.up, v.weight
+    for i in range(v.n):
+        if up[i] and not skip[i]:
+            c = current[i] + weight[i]
+            current[i] = c
+            total += weight[i]
+            if best < 0 or c > top:
+                best, top = i, c
+    if best >= 0:
+        current[best] -= total
+    return best
+
+
 # -- load-aware ---------------------------------------------------------------
 
 

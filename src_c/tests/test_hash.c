@@ -283,6 +283,36 @@ static void test_swrr_is_smooth(void)
     CHECK_EQ(fp_swrr_pick(&s.v, current), -1);
 }
 
+static void test_swrr_skip_keeps_the_sequence(void)
+{
+    /* 5:1:1 with a retry off server 0 after every second pick: first
+     * picks keep 5:1:1, retries split 1:1 (nginx's tried-aware walk). */
+    const uint32_t w[] = {5, 1, 1};
+    const uint8_t skip0[] = {1, 0, 0};
+    int64_t current[3] = {0}, plain[3] = {0};
+    uint32_t first[3] = {0}, retry[3] = {0};
+    servers s;
+    servers_init(&s, 3, w, 0);
+    for (int t = 0; t < 20; t++)  /* skip NULL is the plain pick */
+        CHECK_EQ(fp_swrr_pick_skip(&s.v, current, NULL), fp_swrr_pick(&s.v, plain));
+    for (int t = 0; t < 7000; t++) {
+        int32_t i = fp_swrr_pick(&s.v, current);
+        first[i]++;
+        if (t % 2) {
+            int32_t j = fp_swrr_pick_skip(&s.v, current, skip0);
+            CHECK(j == 1 || j == 2);
+            retry[j]++;
+        }
+    }
+    CHECK_EQ(first[0], 5000);
+    CHECK_EQ(first[1], 1000);
+    CHECK_EQ(first[2], 1000);
+    CHECK_EQ(retry[1] + retry[2], 3500);
+    CHECK(retry[1] >= 1748 && retry[1] <= 1752);  /* 1:1 up to the phase of the cycle */
+    const uint8_t skip_all[] = {1, 1, 1};
+    CHECK_EQ(fp_swrr_pick_skip(&s.v, current, skip_all), -1);
+}
+
 static void test_least_conn_and_p2c(void)
 {
     const uint32_t w[] = {1, 2, 1};
@@ -560,6 +590,7 @@ int main(void)
     test_cum_find();
     test_rr_schedule_and_pick();
     test_swrr_is_smooth();
+    test_swrr_skip_keeps_the_sequence();
     test_least_conn_and_p2c();
     test_rotate_pick();
     test_bound_arithmetic();

@@ -159,3 +159,18 @@ def test_pick_other_sends_a_key_to_its_next_choice(parser_impl, method):
         assert g.pick(head, buf, target, peer) == other
         g.balancer.mark_up(first)
         assert g.pick_other(key, 1 << first) == other  # the same, every time
+
+
+def test_retries_keep_smooth_weighted_round_robin_in_step(parser_impl):
+    # Weights 5:1:1 and a retry off server 0 after every second request: the
+    # first tries keep 5:1:1 and the retries split 1:1 between the others.
+    # (Hiding server 0 for each retry restarted the smoothing: every first
+    # try then went to server 0, and every retry to server 1.)
+    g = group("weighted_round_robin", servers=[{"address": a, "weight": w} for a, w in zip(SERVERS, (5, 1, 1))])
+    first, retries = [], []
+    for n in range(7000):
+        first.append(pick(g, parser_impl))
+        if n % 2:
+            retries.append(g.pick_other(None, 0b001))
+    assert [first.count(i) for i in range(3)] == [5000, 1000, 1000]
+    assert retries.count(0) == 0 and abs(retries.count(1) - retries.count(2)) <= 4

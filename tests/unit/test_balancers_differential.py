@@ -241,3 +241,19 @@ def test_picks_are_the_same_in_every_process():
     assert len({tuple(picks[p]) for p in ("ring", "ring+bound", "maglev", "jump", "random", "p2c")}) == 6
     if "c" in first:
         assert first["c"] == first["python"]
+
+
+@needs_c
+@settings(max_examples=200, deadline=None)
+@given(weights=st.lists(st.integers(1, 6), min_size=1, max_size=10), data=st.data())
+def test_weighted_round_robin_retry_picks_agree(weights, data):
+    names = [f"10.0.0.{i}:80" for i in range(len(weights))]
+    c, py = C.WeightedRoundRobin(names, weights), PY.WeightedRoundRobin(names, weights)
+    for _ in range(30):
+        tried = data.draw(st.integers(0, 2 ** len(weights) - 1))
+        if data.draw(st.booleans()):
+            assert c.pick() == py.pick()
+        else:
+            pick = c.pick_skip(tried)
+            assert pick == py.pick_skip(tried)
+            assert pick == -1 or not tried >> pick & 1
