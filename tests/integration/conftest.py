@@ -9,6 +9,11 @@ returns a :class:`ProxyThread`.  At teardown the proxy is closed and the
 test fails if a client or upstream connection, a task, or the thread was
 left behind.  ``proxy`` is the common case: one origin behind a catch-all
 route.
+
+For the tests through ``fastproxy run`` as a subprocess (supervised.py):
+``run_proxy(text, *args)`` writes a config file and starts it, ``origins(name)``
+gives one named Origin per name, and ``parser_name`` is the implementation's
+name as the subprocess takes it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from fastproxy.config import parse_config
 from fastproxy.server import start
 from tests.integration.origin import Origin, origin, origin_factory  # noqa: F401
 from tests.integration.rawhttp import Client
+from tests.integration.supervised import Supervised
 
 
 class ProxyThread:
@@ -133,3 +139,42 @@ def proxy_factory(parser_impl):
 def proxy(proxy_factory, origin):  # noqa: F811
     """The proxy in front of ``origin``, catch-all route."""
     return proxy_factory({"default": [origin]})
+
+
+@pytest.fixture
+def parser_name(parser_impl) -> str:
+    return "python" if parser_impl.__name__.endswith("_pyparser") else "c"
+
+
+@pytest.fixture
+def run_proxy(parser_name, tmp_path):
+    """``run(text, *args)``: writes ``text`` to proxy.toml and runs it; every
+    process is ended at teardown, whatever the test left."""
+    running: list[Supervised] = []
+
+    def run(text: str, *args: str) -> Supervised:
+        path = tmp_path / "proxy.toml"
+        path.write_text(text)
+        proc = Supervised(path, parser_name, tmp_path, *args)
+        running.append(proc)
+        return proc
+
+    yield run
+    for proc in running:
+        proc.cleanup()
+
+
+@pytest.fixture
+def origins():
+    """``get(name)``: the Origin called ``name``, made on first use."""
+    made: dict[str, Origin] = {}
+
+    def get(name: str) -> Origin:
+        if name not in made:
+            made[name] = Origin(name=name, hash_bodies=False)
+        return made[name]
+
+    yield get
+    for origin in made.values():
+        origin.close()
+        assert not origin.errors, origin.errors

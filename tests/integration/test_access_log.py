@@ -14,12 +14,6 @@ import pytest
 
 from tests.integration.origin import Origin
 from tests.integration.rawhttp import Client
-from tests.integration.supervised import Supervised
-
-
-@pytest.fixture
-def parser_name(parser_impl) -> str:
-    return "python" if parser_impl.__name__.endswith("_pyparser") else "c"
 
 
 @pytest.fixture
@@ -28,22 +22,6 @@ def origin():
     yield made
     made.close()
     assert not made.errors, made.errors
-
-
-@pytest.fixture
-def run_proxy(parser_name, tmp_path):
-    running: list[Supervised] = []
-
-    def run(text: str) -> Supervised:
-        path = tmp_path / "proxy.toml"
-        path.write_text(text)
-        proc = Supervised(path, parser_name, tmp_path)
-        running.append(proc)
-        return proc
-
-    yield run
-    for proc in running:
-        proc.cleanup()
 
 
 def config(origin: Origin, fmt: str, workers: int = 1) -> str:

@@ -15,49 +15,12 @@ import subprocess
 import sys
 import time
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from fastproxy.config import load_config
 from tests.integration.origin import Origin
 from tests.integration.rawhttp import Client
 from tests.integration.supervised import Supervised, environment
-
-
-@pytest.fixture
-def parser_name(parser_impl) -> str:
-    return "python" if parser_impl.__name__.endswith("_pyparser") else "c"
-
-
-@pytest.fixture
-def run_proxy(parser_name, tmp_path):
-    running: list[Supervised] = []
-
-    def run(text: str) -> Supervised:
-        path = tmp_path / "proxy.toml"
-        path.write_text(text)
-        proc = Supervised(path, parser_name, tmp_path)
-        running.append(proc)
-        return proc
-
-    yield run
-    for proc in running:
-        proc.cleanup()
-
-
-@pytest.fixture
-def origins():
-    made: dict[str, Origin] = {}
-
-    def get(name: str) -> Origin:
-        if name not in made:
-            made[name] = Origin(name=name, hash_bodies=False)
-        return made[name]
-
-    yield get
-    for origin in made.values():
-        origin.close()
-        assert not origin.errors, origin.errors
 
 
 def config(*servers: Origin, workers: int = 2, admin: bool = True) -> str:

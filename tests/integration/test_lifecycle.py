@@ -19,31 +19,7 @@ import pytest
 
 from tests.integration.origin import Origin
 from tests.integration.rawhttp import Client, Closed
-from tests.integration.supervised import Supervised
 from tests.integration.tlsfiles import Pki
-
-
-@pytest.fixture
-def parser_name(parser_impl) -> str:
-    return "python" if parser_impl.__name__.endswith("_pyparser") else "c"
-
-
-@pytest.fixture
-def run_proxy(parser_name, tmp_path):
-    """``run(text, *args)``: writes ``text`` to proxy.toml and runs it; every
-    process is ended at teardown, whatever the test left."""
-    running: list[Supervised] = []
-
-    def run(text: str, *args: str) -> Supervised:
-        path = tmp_path / "proxy.toml"
-        path.write_text(text)
-        proc = Supervised(path, parser_name, tmp_path, *args)
-        running.append(proc)
-        return proc
-
-    yield run
-    for proc in running:
-        proc.cleanup()
 
 
 def config(main: Origin, workers: int = 2, drain: str = "20s", extra: str = "", ws: Origin | None = None) -> str:
@@ -63,21 +39,6 @@ upstream = "main"
 servers = ["127.0.0.1:{main.port}"]
 {ws_upstream}
 """
-
-
-@pytest.fixture
-def origins():
-    made: dict[str, Origin] = {}
-
-    def get(name: str) -> Origin:
-        if name not in made:
-            made[name] = Origin(name=name, hash_bodies=False)
-        return made[name]
-
-    yield get
-    for origin in made.values():
-        origin.close()
-        assert not origin.errors, origin.errors
 
 
 def echo(port: int) -> dict:
