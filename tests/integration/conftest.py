@@ -175,6 +175,6 @@ def origins():
         return made[name]
 
     yield get
-    for origin in made.values():
-        origin.close()
-        assert not origin.errors, origin.errors
+    for each in made.values():
+        each.close()
+        assert not each.errors, each.errors
