@@ -164,3 +164,20 @@ def load(component: str, ext_module: str, py_module: str) -> ModuleType:
         return importlib.import_module(py_module)
     ACTIVE[component] = "c"
     return module
+
+
+def implementations(ext_module: str, py_module: str) -> dict[str, ModuleType]:
+    """The implementations of a component to test, by id ("c", "python").
+
+    Both, unless FASTPROXY_NO_EXTENSIONS is set; the extension must import
+    when FASTPROXY_REQUIRE_EXTENSIONS is set.
+    """
+    found = {"python": importlib.import_module(py_module)}
+    if NO_EXTENSIONS:
+        return found
+    try:
+        found["c"] = importlib.import_module(ext_module)
+    except ImportError:
+        if REQUIRE_EXTENSIONS:
+            raise
+    return found

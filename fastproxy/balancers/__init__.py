@@ -83,6 +83,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from fastproxy import _ext
 from fastproxy._ext import load
 
 _impl = load("balancers", "fastproxy.balancers._cbalancers", "fastproxy.balancers._pybalancers")
@@ -162,21 +163,5 @@ def key_extractor(upstream, impl: ModuleType | None = None):
 
 
 def implementations() -> dict[str, ModuleType]:
-    """The implementations to test, by id ("c", "python").
-
-    Both, unless FASTPROXY_NO_EXTENSIONS is set; the extension must import
-    when FASTPROXY_REQUIRE_EXTENSIONS is set.
-    """
-    import importlib
-
-    from fastproxy import _ext
-
-    found = {"python": importlib.import_module("fastproxy.balancers._pybalancers")}
-    if _ext.NO_EXTENSIONS:
-        return found
-    try:
-        found["c"] = importlib.import_module("fastproxy.balancers._cbalancers")
-    except ImportError:
-        if _ext.REQUIRE_EXTENSIONS:
-            raise
-    return found
+    """The implementations to test, by id ("c", "python"): see _ext.implementations."""
+    return _ext.implementations("fastproxy.balancers._cbalancers", "fastproxy.balancers._pybalancers")

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from fastproxy import _ext
 from fastproxy._ext import load
 from fastproxy.parser import codes
 
@@ -64,21 +65,5 @@ __all__ = [
 
 
 def implementations() -> dict[str, ModuleType]:
-    """The implementations to test, by id ("c", "python").
-
-    Both, unless FASTPROXY_NO_EXTENSIONS is set; the extension must import
-    when FASTPROXY_REQUIRE_EXTENSIONS is set.
-    """
-    import importlib
-
-    from fastproxy import _ext
-
-    found = {"python": importlib.import_module("fastproxy.parser._pyparser")}
-    if _ext.NO_EXTENSIONS:
-        return found
-    try:
-        found["c"] = importlib.import_module("fastproxy.parser._cparser")
-    except ImportError:
-        if _ext.REQUIRE_EXTENSIONS:
-            raise
-    return found
+    """The implementations to test, by id ("c", "python"): see _ext.implementations."""
+    return _ext.implementations("fastproxy.parser._cparser", "fastproxy.parser._pyparser")
