@@ -9,7 +9,6 @@ into the numbers they hold.
 
 from __future__ import annotations
 
-import math
 import re
 
 from fastproxy.config import _text
@@ -56,13 +55,7 @@ def read_health_check(sec: Section) -> HealthCheck | None:
         hc.problem("timeout", f"{_text.show(hc.data.get('timeout', timeout))} is longer than the interval "
                    f"({interval:g}s): a probe would overlap the next")
     statuses = _statuses(hc, "expected_statuses", [f"{lo}-{hi}" for lo, hi in d.expected_statuses])
-    jitter = hc.raw("jitter")
-    if jitter is MISSING:
-        jitter = d.jitter
-    elif isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not (
-            math.isfinite(jitter) and 0 <= jitter <= 0.5):
-        hc.problem("jitter", f"expected a fraction of the interval from 0 to 0.5 (e.g. 0.15), got {_text.got(jitter)}")
-        jitter = None
+    jitter = hc.number("jitter", d.jitter, 0, 0.5, "a fraction of the interval from 0 to 0.5 (e.g. 0.15)")
     check = HealthCheck(
         type=kind,
         path=path,
@@ -126,36 +119,15 @@ def read_retry(sec: Section) -> Retry:
         tries=rs.integer("tries", d.tries, 1, _MAX_TRIES),
         per_try_timeout=per_try,
         on=on,
-        budget_percent=_percent(rs, "budget_percent", d.budget_percent),
-        budget_min_per_second=_rate(rs, "budget_min_per_second", d.budget_min_per_second),
+        budget_percent=rs.number("budget_percent", d.budget_percent, 0, 100, "a percentage from 0 to 100"),
+        budget_min_per_second=rs.number("budget_min_per_second", d.budget_min_per_second, 0, 1_000_000,
+                                        "a number of retries per second from 0 up"),
     )
     if on is not None and any(s < 500 for s in retry.statuses):
         rs.problem("on", "only 5xx statuses may be retried (a 4xx is the request's fault, "
                    "the same everywhere)")
     rs.finish()
     return retry
-
-
-def _percent(sec: Section, key: str, default: float) -> float | None:
-    value = sec.raw(key)
-    if value is MISSING:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-            math.isfinite(value) and 0 <= value <= 100):
-        sec.problem(key, f"expected a percentage from 0 to 100, got {_text.got(value)}")
-        return None
-    return float(value)
-
-
-def _rate(sec: Section, key: str, default: float) -> float | None:
-    value = sec.raw(key)
-    if value is MISSING:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-            math.isfinite(value) and 0 <= value <= 1_000_000):
-        sec.problem(key, f"expected a number of retries per second from 0 up, got {_text.got(value)}")
-        return None
-    return float(value)
 
 
 def _statuses(sec: Section, key: str, default: list) -> tuple[tuple[int, int], ...] | None:

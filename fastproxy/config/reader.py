@@ -10,6 +10,7 @@ asks for is known; :meth:`Section.finish` reports the rest as unknown keys.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -100,6 +101,18 @@ class Section:
             self.problem(key, f"{value} is out of range ({low}..{high})")
             return None
         return value
+
+    def number(self, key: str, default: float, low: float, high: float, expected: str) -> float | None:
+        """A finite int or float from ``low`` to ``high``; ``expected`` says
+        what is wanted in the problem ("a percentage from 0 to 100")."""
+        value = self.raw(key)
+        if value is MISSING:
+            return default
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                math.isfinite(value) and low <= value <= high):
+            self.problem(key, f"expected {expected}, got {_text.got(value)}")
+            return None
+        return float(value)
 
     def duration(self, key: str, default: float, *, allow_zero: bool = False) -> float | None:
         value = self.raw(key)
