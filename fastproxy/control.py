@@ -35,19 +35,16 @@ FINAL_WAIT = 2.0
 
 def set_admin_out(ctx, config, upstream_name: str, server_text: str, out: bool) -> bool:
     """Drains (``out``) or enables a server in this worker; False when
-    ``config`` has no such upstream and server.  A server of an upstream no
-    route uses has no balancer to tell: found, nothing to do."""
+    ``config`` has no such upstream and server."""
     try:
         upstream = config.upstream(upstream_name)
     except KeyError:
         return False
     for i, server in enumerate(upstream.servers):
         if server_text in (server.address, server.url):
-            for route in ctx.router.routes:
-                group = getattr(route, "upstream", None)
-                if group is not None and getattr(group, "name", None) == upstream_name:
+            for group in ctx.groups:  # one per upstream, in config order
+                if group.name == upstream_name:
                     group.set_out(i, OUT_ADMIN, out)
-                    break
             return True
     return False
 

@@ -66,24 +66,23 @@ def worker_snapshot(ctx, config) -> dict:
             "latency": acct["latency"][i * buckets:(i + 1) * buckets],
             "latency_sum": acct["latency_sum"][i],
         }
-    groups = _groups(ctx)
+    groups = {group.name: group for group in ctx.groups}
     servers: dict = {}
     upstreams: dict = {}
     state: dict = {}
     index = 0
     for upstream in config.upstreams:
-        group = groups.get(upstream.name)
-        health = getattr(group, "health", None)
-        if health is not None:
-            upstreams[upstream.name] = {"retries": health.retries, "retries_refused": health.retries_refused}
+        group = groups[upstream.name]
+        health = group.health
+        upstreams[upstream.name] = {"retries": health.retries, "retries_refused": health.retries_refused}
         for i, server in enumerate(upstream.servers):
             codes = acct["by_server"][index * classes:(index + 1) * classes]
             index += 1
-            counts = {key: getattr(health, name)[i] for key, name in HEALTH_COUNTS.items()} if health else {}
+            counts = {key: getattr(health, name)[i] for key, name in HEALTH_COUNTS.items()}
             servers.setdefault(upstream.name, {})[server.address] = {"codes": codes, **counts}
             state.setdefault(upstream.name, {})[server.address] = {
-                "in_flight": group.balancer.load(i) if group is not None else 0,
-                "out": group.out_reasons(i) if group is not None else [],
+                "in_flight": group.balancer.load(i),
+                "out": group.out_reasons(i),
                 **health_fields(group, i),
             }
     return {
@@ -99,23 +98,10 @@ def worker_snapshot(ctx, config) -> dict:
 
 def health_fields(group, i: int) -> dict:
     """Per-server health levels of one worker, for /upstreams and /metrics
-    (summed over workers: the number of workers that see each state).
-    ``group`` None: an upstream no route uses."""
-    if group is None:
-        return {"up": 1, "ejected": 0, "check_down": 0}
+    (summed over workers: the number of workers that see each state)."""
     out = group.out[i]
     return {"up": 0 if out else 1, "ejected": 1 if out & OUT_PASSIVE else 0,
             "check_down": 1 if out & OUT_ACTIVE else 0}
-
-
-def _groups(ctx) -> dict:
-    """upstream name -> its balance.Group, from the routes that use one."""
-    groups = {}
-    for route in ctx.router.routes:
-        group = getattr(route, "upstream", None)
-        if group is not None and hasattr(group, "pools"):
-            groups[group.name] = group
-    return groups
 
 
 def merge(into: dict, other: dict) -> dict:
