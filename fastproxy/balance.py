@@ -142,33 +142,10 @@ class Group:
 
     def pick_other(self, key: bytes | None, tried: int) -> int:
         """A server for a retry: the pick, with the servers of the bit mask
-        ``tried`` left out as if down (-1: none is left).  ``key``: the
-        request's hash key (``key()``), for the hash policies: the retry goes
-        to the key's next choice.
-
-        Retries are rare, so this borrows mark_down/mark_up rather than
-        adding an excluding pick to every policy: each policy already knows
-        how to choose without a server (a key's next ring point, Maglev slot
-        or jump rehash), in C and in Python alike.
-        """
-        balancer = self.balancer
-        if balancer.policy == "weighted_round_robin":
-            # Hiding servers would restart its smooth sequence at every retry
-            # (the heaviest server taking the next picks): a walk that skips
-            # the tried ones keeps the shares.
-            return balancer.pick_skip(tried)
-        hidden = []
-        try:
-            for i in range(len(self.pools)):
-                if tried >> i & 1 and not self.out[i]:
-                    balancer.mark_down(i)
-                    hidden.append(i)
-            if self.key_kind == KEY_NONE:
-                return balancer.pick()
-            return balancer.pick(key)
-        finally:
-            for i in hidden:
-                balancer.mark_up(i)
+        ``tried`` left out (-1: none is left).  ``key``: the request's hash
+        key (``key()``), for the hash policies: the retry goes to the key's
+        next choice.  Retries are rare: a Python call to the balancer."""
+        return self.balancer.pick_skip(tried, key)
 
     # -- server state (off the hot path: health checks, admin API) -------------
 

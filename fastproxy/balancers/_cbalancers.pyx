@@ -188,6 +188,20 @@ cdef class Balancer:
             self.view.total_load += self.loads[i]
             self._changed()
 
+    def pick_skip(self, tried, key=None):
+        """A retry's pick: as pick(key), with the servers of the bit mask
+        ``tried`` (an int) left out; -1 when none is left.  They are hidden
+        for the pick: each policy already knows how to choose without a
+        server (the key's next ring point, Maglev slot or jump rehash)."""
+        hidden = [i for i in range(self.size) if (tried >> i) & 1 and self.up[i]]
+        try:
+            for i in hidden:
+                self.mark_down(i)
+            return self.pick(key)
+        finally:
+            for i in hidden:
+                self.mark_up(i)
+
     def is_up(self, Py_ssize_t i):
         self._check(i)
         return bool(self.up[i])
@@ -255,9 +269,9 @@ cdef class WeightedRoundRobin(Balancer):
     cdef int pick_c(self) noexcept:
         return fp_swrr_pick(&self.view, self.current)
 
-    def pick_skip(self, tried):
-        """A pick for a retry: the servers of the bit mask ``tried`` (an int)
-        are left out without disturbing the smooth sequence; -1 if none is left."""
+    def pick_skip(self, tried, key=None):
+        """As Balancer.pick_skip, but the tried servers are skipped inside the
+        walk: hiding them would restart the smooth sequence at every retry."""
         cdef bytearray skip = bytearray(self.size)
         cdef Py_ssize_t i
         for i in range(self.size):

@@ -122,6 +122,21 @@ class Balancer:
             v.total_load += v.load[i]
             self._changed()
 
+    def pick_skip(self, tried: int, key: bytes | None = None) -> int:
+        """A retry's pick: as pick(key), with the servers of the bit mask
+        ``tried`` (an int) left out; -1 when none is left.  They are hidden
+        for the pick: each policy already knows how to choose without a
+        server (the key's next ring point, Maglev slot or jump rehash)."""
+        up = self._view.up
+        hidden = [i for i in range(self.size) if tried >> i & 1 and up[i]]
+        try:
+            for i in hidden:
+                self.mark_down(i)
+            return self.pick(key)
+        finally:
+            for i in hidden:
+                self.mark_up(i)
+
     # -- state, for tests, metrics and explain ---------------------------------
 
     def is_up(self, i: int) -> bool:
@@ -191,9 +206,9 @@ class WeightedRoundRobin(Balancer):
     def _pick(self) -> int:
         return core.swrr_pick(self._view, self._current)
 
-    def pick_skip(self, tried: int) -> int:
-        """A pick for a retry: the servers of the bit mask ``tried`` are left
-        out without disturbing the smooth sequence; -1 if none is left."""
+    def pick_skip(self, tried: int, key: bytes | None = None) -> int:
+        """As Balancer.pick_skip, but the tried servers are skipped inside the
+        walk: hiding them would restart the smooth sequence at every retry."""
         skip = [tried >> i & 1 for i in range(self.size)]
         return core.swrr_pick_skip(self._view, self._current, skip)
 
