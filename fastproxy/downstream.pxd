@@ -108,5 +108,5 @@ cdef class Downstream:
     cdef _linger(self)
     cdef _abort(self)
     cdef _end_exchange(self, double latency)
-    cdef _exchange_ended(self, int status)
+    cdef _exchange_ended(self, int status, double now=*)
     cdef _let_go_buffer(self)

@@ -395,7 +395,7 @@ class Downstream:
         group.acquire(i)
         self.group = group
         self.server = i
-        self.exchange_since = self.deadline.now()
+        self.exchange_since = self.x.start  # the clock read of _request, moments ago
         pool = group.pools[i]
         self.pool = pool
         self.resp_edits = route.resp_tls if self.peer.tls else route.resp_plain
@@ -684,9 +684,10 @@ class Downstream:
     def response_done(self) -> None:
         """The response is complete (the upstream connection is already released)."""
         self.upstream = None
+        now = self.deadline.now()  # one clock read for the latency, the count and the idle deadline
         if self.server >= 0:
-            self._end_exchange(self.deadline.now() - self.exchange_since)
-        self._exchange_ended(0)
+            self._end_exchange(now - self.exchange_since)
+        self._exchange_ended(0, now)
         self.served += 1
         self.ctx.counters.responses += 1
         if self.state == S_CLOSED:
@@ -713,7 +714,7 @@ class Downstream:
             self.loop.call_soon(self._next_request)
         else:
             self._let_go_buffer()
-        self.deadline.set_in(self.ctx.client_idle_timeout)
+        self.deadline.set(now + self.ctx.client_idle_timeout)
 
     def _next_request(self) -> None:
         if self.state == S_IDLE and self.end > 0:
@@ -938,9 +939,12 @@ class Downstream:
             self.x.server = self.pool.index
             self.x.upstream_time = latency
 
-    def _exchange_ended(self, status: int) -> None:
-        """Counts the exchange (accounting.py); once, however often called."""
-        self.ctx.accounting.end(self.x, status, self.deadline.now(), self.peer, self.method, self.target)
+    def _exchange_ended(self, status: int, now: float = -1.0) -> None:
+        """Counts the exchange (accounting.py); once, however often called.
+        ``now``: the time, when the caller has just read it."""
+        if now < 0.0:
+            now = self.deadline.now()
+        self.ctx.accounting.end(self.x, status, now, self.peer, self.method, self.target)
 
     def _let_go_buffer(self) -> None:
         # Our buffer is never lent at rest: _after_write replaces it as soon
