@@ -122,17 +122,27 @@ def make_config(upstreams: dict[str, list[Origin | str]], routes: list[dict] | N
 
 
 @pytest.fixture
-def proxy_factory(parser_impl):
+def start_proxy(parser_impl):
+    """``start(config)``: the proxy of a Config, running until the test ends
+    (and checked for leftovers then, see ProxyThread.stop)."""
     made: list[ProxyThread] = []
 
-    def make(upstreams, routes=None, server=None, pool=None) -> ProxyThread:
-        p = ProxyThread(make_config(upstreams, routes, server, pool), parser_impl)
-        made.append(p)
-        return p
+    def start(config) -> ProxyThread:
+        proxy = ProxyThread(config, parser_impl)
+        made.append(proxy)
+        return proxy
 
-    yield make
-    for p in made:
-        p.stop()
+    yield start
+    for proxy in made:
+        proxy.stop()
+
+
+@pytest.fixture
+def proxy_factory(start_proxy):
+    def make(upstreams, routes=None, server=None, pool=None) -> ProxyThread:
+        return start_proxy(make_config(upstreams, routes, server, pool))
+
+    return make
 
 
 @pytest.fixture

@@ -10,16 +10,14 @@ from itertools import pairwise
 import pytest
 
 from fastproxy.config import parse_config
-from tests.integration.conftest import ProxyThread
 from tests.integration.rawhttp import build_request
 
 
 @pytest.fixture
-def balanced(parser_impl, origin_factory):
+def balanced(start_proxy, origin_factory):
     """``make(balance, n=3, weights=None, server=None, **options) -> (proxy, origins)``:
     the proxy in front of ``n`` origins named o1..oN, one upstream with this
     balance setting, catch-all route; stopped (and checked) at teardown."""
-    made: list[ProxyThread] = []
 
     def make(balance: str, n: int = 3, weights=None, server=None, **options):
         origins = [origin_factory(f"o{i + 1}") for i in range(n)]
@@ -32,13 +30,9 @@ def balanced(parser_impl, origin_factory):
         }
         if server:
             data["server"] = server
-        p = ProxyThread(parse_config(data), parser_impl)
-        made.append(p)
-        return p, origins
+        return start_proxy(parse_config(data)), origins
 
-    yield make
-    for p in made:
-        p.stop()
+    return make
 
 
 def loads(proxy) -> dict[int, int]:

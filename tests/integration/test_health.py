@@ -35,9 +35,7 @@ def origins():
 
 
 @pytest.fixture
-def health_proxy(parser_impl):
-    made: list[ProxyThread] = []
-
+def health_proxy(start_proxy):
     def make(servers: list[Switchable], **tables) -> ProxyThread:
         data = {
             "listener": [{"bind": "127.0.0.1:0"}],
@@ -45,13 +43,9 @@ def health_proxy(parser_impl):
             "route": [{"upstream": "app"}],
             "server": {"timeouts": {"upstream_connect": "2s", "upstream_read": "5s"}},
         }
-        proxy = ProxyThread(parse_config(data), parser_impl)
-        made.append(proxy)
-        return proxy
+        return start_proxy(parse_config(data))
 
-    yield make
-    for proxy in made:
-        proxy.stop()
+    return make
 
 
 def health(proxy: ProxyThread) -> dict:

@@ -170,24 +170,19 @@ def pki(tmp_path):
 
 
 @pytest.fixture
-def two_listeners(parser_impl, origin):
+def two_listeners(start_proxy, origin):
     """``make(tls, routes)``: a proxy with a plain listener then a TLS one, in front of ``origin``."""
-    made = []
-
     def make(tls: dict, routes: list[dict]) -> tuple[ProxyThread, tuple, tuple]:
         config = parse_config({
             "listener": [{"bind": "127.0.0.1:0"}, {"bind": "127.0.0.1:0", "tls": tls}],
             "route": routes,
             "upstream": {"origin": {"servers": [f"127.0.0.1:{origin.port}"]}},
         })
-        proxy = ProxyThread(config, parser_impl)
-        made.append(proxy)
+        proxy = start_proxy(config)
         plain, secure = proxy.proxy.addresses
         return proxy, plain, secure
 
-    yield make
-    for proxy in made:
-        proxy.stop()
+    return make
 
 
 def _tls_client(address, context, server_name="site.example") -> Client:

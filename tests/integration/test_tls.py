@@ -27,10 +27,8 @@ def pki(tmp_path):
 
 
 @pytest.fixture
-def tls_proxy(parser_impl, origin):
+def tls_proxy(start_proxy, origin):
     """``make(certificates, **tls)``: a proxy with one TLS listener in front of ``origin``."""
-    made: list[ProxyThread] = []
-
     def make(certificates, **tls) -> ProxyThread:
         tls["certificates"] = [{"cert": c.cert, "key": c.key} for c in certificates]
         config = parse_config({
@@ -38,13 +36,9 @@ def tls_proxy(parser_impl, origin):
             "route": [{"upstream": "origin"}],
             "upstream": {"origin": {"servers": [f"127.0.0.1:{origin.port}"]}},
         })
-        proxy = ProxyThread(config, parser_impl)
-        made.append(proxy)
-        return proxy
+        return start_proxy(config)
 
-    yield make
-    for proxy in made:
-        proxy.stop()
+    return make
 
 
 def connect(proxy: ProxyThread, context: ssl.SSLContext, server_name: str | None,

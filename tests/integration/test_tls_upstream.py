@@ -42,10 +42,8 @@ def https_origin(pki):
 
 
 @pytest.fixture
-def proxy_to(parser_impl):
+def proxy_to(parser_impl, start_proxy):
     """``make(origin, **tls)``: a proxy whose one upstream is https://127.0.0.1:PORT."""
-    made: list[ProxyThread] = []
-
     def make(origin: TlsOrigin, **tls) -> ProxyThread:
         upstream = {"servers": [f"https://127.0.0.1:{origin.port}"]}
         if tls:
@@ -53,13 +51,9 @@ def proxy_to(parser_impl):
         config = parse_config({"listener": [{"bind": "127.0.0.1:0"}], "route": [{"upstream": "secure"}],
                                "upstream": {"secure": upstream}})
         check_config(config, parser_impl)  # before a thread exists: the refusal, for now
-        proxy = ProxyThread(config, parser_impl)
-        made.append(proxy)
-        return proxy
+        return start_proxy(config)
 
-    yield make
-    for proxy in made:
-        proxy.stop()
+    return make
 
 
 def get(proxy: ProxyThread, path: str = "/x"):
