@@ -78,6 +78,7 @@ cdef class Downstream:
     cdef _route(self, Py_ssize_t head_len, bytes host)
     cdef _answer(self, Route route, bytes path)
     cdef _dispatch(self, Py_ssize_t head_len, Pool pool)
+    cdef _to_pool(self, Pool pool)
     cdef _send_head(self, UpstreamConnection conn)
     cdef _after_write(self, object transport, bint lent)
     cdef _replace_buffer(self)

@@ -447,11 +447,16 @@ class Downstream:
             if self.group.key_kind != KEY_NONE and self.group.health.tries > 1:
                 # Taken now: the head's bytes may be gone by the time of a retry.
                 self.retry_key = self.group.key(self.head, self.buf, self.target, self.peer)
+        self._to_pool(pool)
+
+    def _to_pool(self, pool) -> None:
+        """Sends the request on an idle connection of ``pool``, else opens
+        one; the request then waits as bytes in ``pending``."""
         self.state = S_CONNECT
         conn = pool.acquire()
         if conn is None:
             if self.pending is None:
-                self.pending = out.take()
+                self.pending = self.ctx.out.take()
             self._block(R_CONNECT)
             self.upstream = pool.connect(self)
         else:
@@ -662,13 +667,7 @@ class Downstream:
         self.pending = self.replay
         if self.method not in IDEMPOTENT:
             self.replay = None  # once sent, never again: the server may have acted on it
-        self.state = S_CONNECT
-        conn = pool.acquire()
-        if conn is None:
-            self._block(R_CONNECT)
-            self.upstream = pool.connect(self)
-        else:
-            self._send_head(conn)
+        self._to_pool(pool)
 
     def upstream_aborted(self, detail: str) -> None:
         """The upstream failed mid-response: cut the client off, never a clean end."""
