@@ -170,6 +170,10 @@ class Proxy:
         ctx.closing = True
         for server in self.servers:
             server.close()
+        # A connection the loop accepted just before has its connection_made
+        # still queued: one turn of the loop lets it join ctx.clients, else
+        # the first sweep could find nothing left and exit under it.
+        await asyncio.sleep(0)
         for pool in ctx.pools:
             pool.close()  # idle upstream connections go; busy ones after their exchange
         deadline = loop.time() + timeout
