@@ -33,6 +33,7 @@ cdef class ProxyContext:
     cdef public ResponseRewriter resp_rewriter
     cdef public object response_parser
     cdef public Router router
+    cdef public object splice_pipes
     cdef public object trusted
     cdef public double upstream_connect_timeout
     cdef public double upstream_read_timeout

@@ -15,7 +15,7 @@ try:
 except ImportError:  # only building needs Cython: the source runs without it
     from fastproxy._ext import cython_shadow as cython
 
-from fastproxy import _ext, balancers
+from fastproxy import _ext, balancers, splice
 from fastproxy.accounting import Accounting
 from fastproxy.balance import Group
 from fastproxy.buffers import BufferPool, buffer_size_for
@@ -55,6 +55,7 @@ class ProxyContext:
         "resp_rewriter",
         "response_parser",
         "router",
+        "splice_pipes",
         "trusted",
         "upstream_connect_timeout",
         "upstream_read_timeout",
@@ -77,6 +78,8 @@ class ProxyContext:
         self.max_header_bytes = 16384
         self.max_header_count = 100
         self.max_body_bytes = 0
+        # Pipes for bodies moved by splice(2); None: bodies always go through our buffers.
+        self.splice_pipes = None
         self.client_header_timeout = 10.0
         self.client_idle_timeout = 60.0
         self.upstream_connect_timeout = 3.0
@@ -104,6 +107,8 @@ class ProxyContext:
         ctx.max_header_count = limits.max_header_count
         ctx.max_body_bytes = limits.max_body_bytes
         ctx.buffers = BufferPool(buffer_size_for(limits.max_header_bytes))
+        if server.splice and splice.available():
+            ctx.splice_pipes = splice.Pipes()
         timeouts = server.timeouts
         ctx.client_header_timeout = timeouts.client_header
         ctx.client_idle_timeout = timeouts.client_idle

@@ -12,6 +12,7 @@ cdef class Counters:
     cdef public Py_ssize_t parse_errors
     cdef public Py_ssize_t requests
     cdef public Py_ssize_t responses
+    cdef public Py_ssize_t splices
     cdef public Py_ssize_t tunnels
     cdef public Py_ssize_t upstream_aborts
     cdef public Py_ssize_t upstream_bad_responses

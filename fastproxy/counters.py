@@ -22,6 +22,7 @@ class Counters:
         "parse_errors",
         "requests",
         "responses",
+        "splices",
         "tunnels",
         "upstream_aborts",
         "upstream_bad_responses",

@@ -241,6 +241,8 @@ class Proxy:
         access_log = ctx.accounting.log
         if access_log is not None:
             access_log.close()  # after the last exchange: nothing is lost
+        if ctx.splice_pipes is not None:
+            ctx.splice_pipes.close()
 
 
 async def start(config, parser: ModuleType | None = None, *, sockets: list | None = None,

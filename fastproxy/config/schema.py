@@ -133,6 +133,8 @@ class ServerConfig:
     # None: one worker per usable core, resolved by worker_count().
     workers: int | None = 1
     drain_timeout: float = 30.0
+    # Large bodies between plain TCP sockets move by splice(2) where the OS has it (splice.py).
+    splice: bool = True
     timeouts: Timeouts = field(default_factory=Timeouts)
     limits: Limits = field(default_factory=Limits)
     headers: Headers = field(default_factory=Headers)

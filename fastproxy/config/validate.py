@@ -132,6 +132,7 @@ def _server(sec: Section) -> ServerConfig:
     server = ServerConfig(
         workers=_workers(sec, default.workers),
         drain_timeout=sec.duration("drain_timeout", default.drain_timeout, allow_zero=True),
+        splice=sec.boolean("splice", default.splice),
         timeouts=_timeouts(sec.table("timeouts")),
         limits=_limits(sec.table("limits")),
         headers=_headers(sec.table("headers")),

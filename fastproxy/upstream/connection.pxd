@@ -6,8 +6,9 @@ from fastproxy.heads cimport ParsedHead
 from fastproxy.relay cimport BodyRelay
 from fastproxy.upstream.pool cimport Pool
 
-cdef int U_CONNECTING, U_IDLE, U_HEAD, U_BODY, U_TUNNEL, U_CLOSED
-cdef int BODY_CHUNKED, BODY_UNTIL_CLOSE
+cdef int U_CONNECTING, U_IDLE, U_HEAD, U_BODY, U_TUNNEL, U_CLOSED, U_SPLICE
+cdef int BODY_CHUNKED, BODY_LENGTH, BODY_UNTIL_CLOSE
+cdef Py_ssize_t SPLICE_MIN_BYTES
 cdef int OUT_CHUNK, OUT_DECHUNK, OUT_PASS
 cdef unsigned int F_HAS_TRANSFER_ENCODING, F_KEEP_ALIVE
 
@@ -28,6 +29,8 @@ cdef class UpstreamConnection:
     cdef unsigned int req_flags
     cdef readonly Py_ssize_t requests
     cdef bint sent_all
+    cdef object splice
+    cdef bint splice_on_client
     cdef Py_ssize_t start
     cdef int state
     cdef readonly object transport
@@ -46,6 +49,8 @@ cdef class UpstreamConnection:
     cdef _replace_buffer(self)
     cdef _finished(self, bint lent)
     cdef _let_go_buffer(self, object client_transport, bint lent=*)
+    cdef bint _may_splice(self)
+    cdef bint _start_splice(self, bint lent)
     cdef _start_tunnel(self, Py_ssize_t head_len)
     cdef _tunnel(self)
     cdef touch(self)

@@ -8,7 +8,7 @@ request it carries; between requests it has no owner and sits in its pool.
 
     CONNECTING --connected--> (owner's request) HEAD --final head--> BODY
         HEAD/BODY --response complete, clean--> IDLE (in the pool) --> HEAD ...
-        HEAD --101--> TUNNEL
+        HEAD --101--> TUNNEL;  BODY --large counted body, plain TCP--> SPLICE --> IDLE ...
         any --failure, or not clean--> CLOSED
 
 In HEAD the response head is parsed (heads.py); interim 1xx heads are
@@ -27,7 +27,9 @@ whole request was sent, the whole response received, nothing extra arrived
 and the upstream did not ask to close.  Backpressure: while the client's
 transport is above its high-water mark, this connection stops reading; a
 receive buffer that the client transport still references after a write is
-replaced, never reused (buffers.py).
+replaced, never reused (buffers.py).  A large body of known length between
+plain TCP sockets leaves the transports to the kernel instead (SPLICE,
+splice.py): our transport stops reading until the body has passed.
 
 Compiled (connection.pxd), this is a cdef class: the event loop sees it
 through UpstreamProtocol, which adds asyncio.BufferedProtocol as a base.
@@ -54,6 +56,8 @@ from fastproxy.errors import HttpParseError
 from fastproxy.heads import ParsedHead
 from fastproxy.parser import codes
 from fastproxy.relay import OUT_CHUNK, OUT_DECHUNK, OUT_PASS, BodyRelay
+from fastproxy.splice import MIN_BYTES as SPLICE_MIN_BYTES
+from fastproxy.splice import BodySplice
 
 U_CONNECTING = 0
 U_IDLE = 1
@@ -61,6 +65,7 @@ U_HEAD = 2
 U_BODY = 3
 U_TUNNEL = 4
 U_CLOSED = 5
+U_SPLICE = 6
 
 # Why an exchange failed (upstream_failed); the owner maps them to statuses.
 FAIL_CONNECT = 1          # refused, unreachable, DNS
@@ -72,6 +77,7 @@ FAIL_WRITE_TIMEOUT = 6
 FAIL_STATUS = 7           # a status the owner retries elsewhere: the response is dropped
 
 BODY_CHUNKED = codes.BODY_CHUNKED
+BODY_LENGTH = codes.BODY_LENGTH
 BODY_UNTIL_CLOSE = codes.BODY_UNTIL_CLOSE
 F_HAS_TRANSFER_ENCODING = codes.F_HAS_TRANSFER_ENCODING
 F_KEEP_ALIVE = codes.F_KEEP_ALIVE
@@ -99,6 +105,8 @@ class UpstreamConnection:
         "req_flags",
         "requests",
         "sent_all",
+        "splice",
+        "splice_on_client",
         "start",
         "state",
         "transport",
@@ -127,6 +135,8 @@ class UpstreamConnection:
         self.read_paused: bool = False
         self.write_paused: bool = False
         self.connect_task = None
+        self.splice = None
+        self.splice_on_client: bool = False
 
     # -- connecting ---------------------------------------------------------
 
@@ -332,6 +342,8 @@ class UpstreamConnection:
             self._finished(outgoing.lent)
             return
         self.state = U_BODY
+        if relay.left >= SPLICE_MIN_BYTES and self._may_splice() and self._start_splice(outgoing.lent):
+            return
         if self.sent_all and not self.read_paused:
             # (The write above may have paused us: silence is then ours.)
             self.deadline.set_in(self.ctx.upstream_read_timeout)
@@ -352,6 +364,8 @@ class UpstreamConnection:
             return
         if relay.done:
             self._finished(out.lent)
+            return
+        if relay.left >= SPLICE_MIN_BYTES and self._may_splice() and self._start_splice(out.lent):
             return
         if self.sent_all and not self.read_paused:
             # (The write above may have paused us: silence is then ours.)
@@ -405,6 +419,79 @@ class UpstreamConnection:
                 and not (lent and client_transport.get_write_buffer_size())):
             self.ctx.buffers.release(buf)
 
+    # -- splice (large bodies, splice.py) -----------------------------------
+
+    def _may_splice(self) -> bool:
+        """True when the rest of the body may move by splice: counted and
+        passed as it came, between plain TCP sockets, and everything given
+        to the client transport already sent (the spliced bytes follow it)."""
+        relay = self.relay
+        owner = self.owner
+        return (relay.framing == BODY_LENGTH and relay.out == OUT_PASS and self.ctx.splice_pipes is not None
+                and self.pool.ssl is None and owner.peer.proto_b == b"http" and not self.read_paused
+                and self.start == self.end and not owner.transport.get_write_buffer_size()
+                and not owner.transport.is_closing())
+
+    def _start_splice(self, lent: bool) -> bool:
+        """Hands the rest of the body to a BodySplice; False when it cannot
+        start (out of descriptors): the body goes on through the buffers."""
+        owner = self.owner
+        try:
+            splice = BodySplice(self.loop, self.ctx.splice_pipes, _fileno(self.transport),
+                                _fileno(owner.transport), self.relay.left, self)
+        except OSError:
+            return False
+        self.state = U_SPLICE
+        self.splice = splice
+        self.read_paused = True  # until the body has passed: see resume_reading
+        self.transport.pause_reading()
+        self._let_go_buffer(owner.transport, lent)
+        self.ctx.counters.splices += 1
+        splice.run()
+        return True
+
+    def splice_moved(self, n: int) -> None:
+        self.owner.x.bytes_out += n
+        self.relay.total += n
+        self.relay.left -= n
+
+    def splice_waiting(self, upstream: bool) -> None:
+        """The splice waits for the upstream to send or the client to read.
+        A client that does not read is the client's to time out, as when
+        its transport is full: its pause_writing / resume_writing."""
+        if upstream:
+            self._splice_client_reads()
+            self.deadline.set_in(self.ctx.upstream_read_timeout)
+        else:
+            self.splice_on_client = True
+            self.deadline.clear()
+            self.owner.pause_writing()
+
+    def _splice_client_reads(self) -> None:
+        if self.splice_on_client:
+            self.splice_on_client = False
+            self.owner.resume_writing()
+
+    def splice_done(self) -> None:
+        self.splice = None
+        self._splice_client_reads()
+        self.state = U_BODY
+        self.relay.done = True
+        self._finished(False)
+
+    def splice_failed(self, upstream_side: bool, detail: str) -> None:
+        self.splice = None
+        self._splice_client_reads()
+        self.state = U_BODY
+        if upstream_side:
+            self._abort_exchange(detail)
+            return
+        self.ctx.counters.client_aborts += 1
+        owner = self.owner
+        self.owner = None
+        self.close()
+        owner.upstream_aborted(detail)
+
     # -- tunnel (after 101) ------------------------------------------------
 
     def _start_tunnel(self, head_len: int) -> None:
@@ -450,7 +537,8 @@ class UpstreamConnection:
                 self.deadline.clear()
 
     def resume_reading(self) -> None:
-        if self.read_paused and self.state != U_CLOSED:
+        # A splice keeps reading paused until the body has passed.
+        if self.read_paused and self.state != U_CLOSED and self.state != U_SPLICE:
             self.read_paused = False
             self.transport.resume_reading()
             if self.sent_all:
@@ -499,6 +587,10 @@ class UpstreamConnection:
         elif state == U_BODY or state == U_TUNNEL:
             self.ctx.counters.upstream_timeouts += 1
             self._abort_exchange("upstream silent past its timeout")
+        elif state == U_SPLICE:
+            self.splice.cancel()
+            self.ctx.counters.upstream_timeouts += 1
+            self.splice_failed(True, "upstream silent past its timeout")
 
     def _client_gone(self) -> None:
         """The client transport is closing under us: stop reading; the client's
@@ -540,6 +632,9 @@ class UpstreamConnection:
             return
         self.state = U_CLOSED
         self.deadline.cancel()
+        if self.splice is not None:
+            self.splice.cancel()
+            self.splice = None
         self.pool.forget(self)
         if self.transport is not None:
             self.transport.abort()
@@ -559,6 +654,10 @@ class UpstreamConnection:
         state = self.state
         self.state = U_CLOSED
         self.deadline.cancel()
+        if self.splice is not None:
+            self.splice.cancel()
+            self.splice = None
+            state = U_BODY  # a body cut short, whatever its framing said
         self.pool.forget(self)
         self.ctx.upstreams.discard(self)
         self.ctx.connection_gone()
@@ -585,6 +684,10 @@ class UpstreamConnection:
                                        f"upstream connection lost inside the body: {exc}")
         elif state == U_TUNNEL:
             owner.tunnel_closed(exc)
+
+
+def _fileno(transport) -> int:
+    return transport.get_extra_info("socket").fileno()
 
 
 class UpstreamProtocol(UpstreamConnection, asyncio.BufferedProtocol):

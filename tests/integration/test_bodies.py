@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+from fastproxy import splice
 from tests.integration.origin import expected_body, expected_sha256
 from tests.integration.rawhttp import build_request, chunked
 from tests.integration.scripted import ScriptedUpstream, read_head
@@ -155,7 +156,9 @@ def _client_buffered(proxy) -> int:
     return proxy.call(lambda: sum(d.transport.get_write_buffer_size() for d in proxy.proxy.ctx.clients))
 
 
-def test_backpressure_slow_client(proxy, origin):
+@pytest.mark.parametrize("spliced", [True, False], ids=["splice", "copy"])
+def test_backpressure_slow_client(proxy_factory, origin, spliced):
+    proxy = proxy_factory({"default": [origin]}, server={"splice": spliced})
     n = 24 * MIB
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
@@ -183,6 +186,7 @@ def test_backpressure_slow_client(proxy, origin):
             received += data
         body = bytes(received[head_end:head_end + n])
         assert hashlib.sha256(body).hexdigest() == expected_sha256(n)
+        assert proxy.counters()["splices"] == (1 if spliced and splice.available() else 0)
     finally:
         sock.close()
 

@@ -3,6 +3,7 @@ resumption, client certificates and certificate reloads."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import pytest
 import fastproxy.server
 from fastproxy.config import parse_config
 from tests.integration.conftest import ProxyThread
+from tests.integration.origin import expected_sha256
 from tests.integration.rawhttp import Client
 from tests.integration.tlsfiles import Pki, names, serial
 
@@ -64,6 +66,16 @@ def test_requests_over_tls(tls_proxy, pki, origin):
         assert client.sock.cipher()[0].startswith("ECDHE-")
         assert client.request("GET", "/status/204", host="site.example").status == 204
     assert proxy.counters()["requests"] == 4
+
+
+def test_large_bodies_over_tls_are_not_spliced(tls_proxy, pki, origin):
+    # splice(2) would send the plaintext past the TLS layer.
+    proxy = tls_proxy([pki.issue("site", "site.example")])
+    n = 3 * 1024 * 1024 + 1
+    with connect(proxy, pki.client_context(), "site.example") as client:
+        response = client.request("GET", f"/bytes/{n}", host="site.example")
+        assert hashlib.sha256(response.body).hexdigest() == expected_sha256(n)
+    assert proxy.counters()["splices"] == 0
 
 
 def test_sni_picks_the_certificate(tls_proxy, pki):
