@@ -13,7 +13,8 @@ from fastproxy.upstream.connection cimport UpstreamConnection
 from fastproxy.upstream.pool cimport Pool
 
 cdef int S_IDLE, S_CONNECT, S_BODY, S_WAIT, S_TUNNEL, S_LINGER, S_CLOSED
-cdef int R_UPSTREAM, R_CONNECT, R_FULL
+cdef int R_UPSTREAM, R_CONNECT, R_FULL, R_SPLICE
+cdef Py_ssize_t SPLICE_MIN_BYTES
 cdef double LINGER_TOTAL, LINGER_QUIET
 cdef int BODY_LENGTH, OUT_PASS
 cdef int FAIL_BAD_RESPONSE, FAIL_CLOSED, FAIL_CONNECT, FAIL_CONNECT_TIMEOUT, FAIL_READ_TIMEOUT
@@ -58,6 +59,7 @@ cdef class Downstream:
     cdef bytes retry_key
     cdef Py_ssize_t server
     cdef readonly Py_ssize_t served
+    cdef bint splice_on_upstream
     cdef Py_ssize_t start
     cdef int state
     cdef public str subject_header
@@ -83,6 +85,8 @@ cdef class Downstream:
     cdef _after_write(self, object transport, bint lent)
     cdef _replace_buffer(self)
     cdef _read_body(self)
+    cdef bint _may_splice(self, UpstreamConnection conn)
+    cdef bint _splice_body(self, UpstreamConnection conn)
     cdef _body_failed(self, int status, str message, str detail=*)
     cdef upstream_ready(self, UpstreamConnection conn)
     @cython.locals(health=UpstreamHealth)

@@ -78,6 +78,7 @@ from fastproxy.parser import codes
 from fastproxy.relay import OUT_PASS, BodyRelay
 from fastproxy.rewrite import Peer
 from fastproxy.route import host_key, split_absolute
+from fastproxy.splice import MIN_BYTES as SPLICE_MIN_BYTES
 from fastproxy.tls import client_identity
 from fastproxy.upstream.connection import (
     FAIL_BAD_RESPONSE,
@@ -100,6 +101,7 @@ S_CLOSED = 6
 R_UPSTREAM = 1  # upstream transport above its high-water mark
 R_CONNECT = 2   # waiting for an upstream connection
 R_FULL = 4      # buffer full of pipelined bytes
+R_SPLICE = 8    # the request body moves by splice (splice.py), not through us
 
 # After an error answer: discard input until the client closes, at most this
 # long in total and this long between reads.
@@ -181,6 +183,7 @@ class Downstream:
         "retry_key",
         "served",
         "server",
+        "splice_on_upstream",
         "start",
         "state",
         "subject_header",
@@ -209,6 +212,8 @@ class Downstream:
         self.state: int = S_IDLE
         self.blocked: int = 0
         self.write_paused: bool = False
+        # A request splice waits for the upstream to take more (see splice_waiting).
+        self.splice_on_upstream: bool = False
         self.deadline = Deadline(self.loop, self._on_deadline)
         self.head_since: float = 0.0
         self.host_seen: bytes | None = None
@@ -496,6 +501,8 @@ class Downstream:
             self._after_write(conn.transport, lent)
             if self.end > self.start:
                 self._read_body()
+            elif self.relay.left >= SPLICE_MIN_BYTES and self._may_splice(conn) and self._splice_body(conn):
+                return
             elif not self.blocked:
                 self.deadline.set_in(self.ctx.client_idle_timeout)
 
@@ -549,8 +556,74 @@ class Downstream:
             conn.request_sent()
         else:
             self._after_write(conn.transport, out.lent)
+            if relay.left >= SPLICE_MIN_BYTES and self._may_splice(conn) and self._splice_body(conn):
+                return
             if not self.blocked:
                 self.deadline.set_in(self.ctx.client_idle_timeout)
+
+    def _may_splice(self, conn) -> bool:
+        """True when the rest of the request body may move by splice: counted,
+        between plain TCP sockets, every byte at hand already taken by the
+        upstream transport (the spliced bytes follow them)."""
+        return (self.relay.framing == BODY_LENGTH and self.ctx.splice_pipes is not None and conn.splice is None
+                and conn.pool.ssl is None and self.peer.proto_b == b"http" and not self.blocked
+                and self.start == self.end and not conn.transport.get_write_buffer_size()
+                and not conn.transport.is_closing())
+
+    def _splice_body(self, conn) -> bool:
+        self._block(R_SPLICE)
+        self.deadline.clear()
+        if conn.splice_request(self):
+            return True
+        self._unblock(R_SPLICE)
+        return False
+
+    # The events of a request splice (splice.BodySplice).  Waiting for the
+    # upstream is its write timeout, as when its transport is full (its
+    # pause_writing); waiting for the client is the client's body timeout.
+
+    def splice_moved(self, n: int) -> None:
+        self.x.bytes_in += n
+        relay = self.relay
+        relay.total += n
+        relay.left -= n
+
+    def splice_waiting(self, client: bool) -> None:
+        conn = self.upstream
+        if client:
+            if self.splice_on_upstream:
+                self.splice_on_upstream = False
+                conn.resume_writing()
+            self.deadline.set_in(self.ctx.client_idle_timeout)
+        else:
+            self.splice_on_upstream = True
+            conn.pause_writing()
+
+    def splice_done(self) -> None:
+        conn = self.upstream
+        conn.splice_ended()
+        if self.splice_on_upstream:
+            self.splice_on_upstream = False
+            conn.resume_writing()
+        self.relay.done = True
+        self.req_done = True
+        self.state = S_WAIT
+        self.deadline.clear()
+        self._unblock(R_SPLICE)
+        conn.request_sent()
+
+    def splice_failed(self, client: bool, error) -> None:
+        conn = self.upstream
+        conn.splice_ended()
+        if client:
+            self.ctx.counters.client_aborts += 1
+            self._abort()
+            return
+        # The upstream refused the rest: its transport sees the reset and
+        # ends the exchange, within its write timeout at the latest.
+        self.splice_on_upstream = False
+        conn.pause_writing()
+        self._unblock(R_SPLICE)
 
     def _body_failed(self, status: int, message: str, detail: str = "") -> None:
         conn = self.upstream

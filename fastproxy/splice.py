@@ -1,24 +1,25 @@
 """Large bodies moved socket to socket by the kernel, with splice(2).
 
-A response body of known length that nothing inspects or re-frames, between
-two plain TCP connections, does not need to pass through our memory: the
-kernel moves it from the upstream socket into a pipe and from the pipe into
-the client socket, handing over page references instead of copying bytes
-(the payload is never copied into user space).  HAProxy does the same with
-``option splice-response``; nginx copies.  For a 1 MiB response this takes
-two copies of the body and most of the per-chunk work off the proxy's CPU.
+A body of known length that nothing inspects or re-frames, between two plain
+TCP connections, does not need to pass through our memory: the kernel moves
+it from the sending socket into a pipe and from the pipe into the receiving
+socket, handing over page references instead of copying bytes (the payload
+is never copied into user space).  HAProxy does the same with its
+``splice-request`` / ``splice-response`` options; nginx copies.  For a 1 MiB
+body this takes two copies and most of the per-chunk work off the CPU.
 
-Theory of operation: the upstream connection (upstream/connection.py)
-decides to splice once the response head and the body bytes that came with
-it have gone out through the client transport, whose buffer is empty, so
-the spliced bytes follow them in order.  It pauses its transport's reading
-and hands the two sockets to a ``BodySplice``, which loops: fill the pipe
-from the upstream, drain the pipe into the client, until ``left`` bytes
-have passed through, then hands control back.  When neither side can move,
-it waits for exactly one event: the client socket writable while the pipe
-holds bytes, else the upstream socket readable.  (A pipe may refuse more
-while holding fewer bytes than its size, so "upstream readable" with a
-non-empty pipe would spin.)
+Theory of operation: responses are spliced by their upstream connection
+(upstream/connection.py), request bodies by their client connection
+(downstream.py).  Either decides to splice once the head and the body bytes
+that came with it have gone out through the receiving transport, whose
+buffer is empty, so the spliced bytes follow them in order.  It pauses
+reading on the sending transport and hands the two sockets to a
+``BodySplice``, which loops: fill the pipe from the source, drain it into
+the destination, until ``left`` bytes have passed, then hands control back.
+When neither side can move, it waits for exactly one event: the destination
+writable while the pipe holds bytes, else the source readable.  (A pipe may
+refuse more while holding fewer bytes than its size, so "source readable"
+with a non-empty pipe would spin.)
 
 Both sockets are duplicated for the splice: the event loop refuses to watch
 a descriptor its transport owns, and our duplicate keeps the socket alive
@@ -91,9 +92,12 @@ class Pipes:
 class BodySplice:
     """Moves ``left`` bytes from socket ``src_fd`` to socket ``dst_fd``.
 
-    ``owner`` hears ``splice_moved(n)`` for every read from the upstream,
-    then once ``splice_done()`` or ``splice_failed(upstream_side, detail)``;
-    after either, this object holds nothing.  ``cancel`` stops it silently.
+    ``owner`` hears ``splice_moved(n)`` for every read from the source,
+    ``splice_waiting(source)`` before each wait (True: for the source to
+    send, False: for the destination to take more), then once
+    ``splice_done()`` or ``splice_failed(source, error)`` (``error`` None:
+    the source closed early); after either, this object holds nothing.
+    ``cancel`` stops it silently.
     """
 
     __slots__ = ("dst", "in_pipe", "left", "loop", "owner", "pipe", "pipes", "src", "waiting")
@@ -125,11 +129,11 @@ class BodySplice:
                     n = os.splice(self.src, pipe_w, self.left, flags=_FILL_FLAGS)
                 except OSError as exc:
                     if exc.errno not in _RETRY_LATER:
-                        self._fail(True, f"upstream connection lost inside the body: {exc.strerror}")
+                        self._fail(True, exc)
                         return
                 else:
                     if n == 0:
-                        self._fail(True, "upstream closed inside the body")
+                        self._fail(True, None)
                         return
                     self.in_pipe = n
                     self.left -= n
@@ -141,7 +145,7 @@ class BodySplice:
                                   flags=_FILL_FLAGS | _MORE if self.left else _FILL_FLAGS)
                 except OSError as exc:
                     if exc.errno not in _RETRY_LATER:
-                        self._fail(False, f"client connection lost: {exc.strerror}")
+                        self._fail(False, exc)
                         return
                 else:
                     self.in_pipe -= n
@@ -156,14 +160,14 @@ class BodySplice:
                 return
 
     def _wait(self, fd: int) -> None:
-        if self.waiting == fd:
-            return
-        self._unwatch()
-        self.waiting = fd
-        if fd == self.src:
-            self.loop.add_reader(fd, self.run)
-        else:
-            self.loop.add_writer(fd, self.run)
+        if self.waiting != fd:
+            self._unwatch()
+            self.waiting = fd
+            if fd == self.src:
+                self.loop.add_reader(fd, self.run)
+            else:
+                self.loop.add_writer(fd, self.run)
+        # Told at every wait, not only at a change: a deadline per wait.
         self.owner.splice_waiting(fd == self.src)
 
     def _unwatch(self) -> None:
@@ -175,10 +179,10 @@ class BodySplice:
             else:
                 self.loop.remove_writer(fd)
 
-    def _fail(self, upstream_side: bool, detail: str) -> None:
+    def _fail(self, source: bool, error) -> None:
         owner = self.owner
         self._release()
-        owner.splice_failed(upstream_side, detail)
+        owner.splice_failed(source, error)
 
     def cancel(self) -> None:
         self._release()

@@ -51,6 +51,8 @@ cdef class UpstreamConnection:
     cdef _let_go_buffer(self, object client_transport, bint lent=*)
     cdef bint _may_splice(self)
     cdef bint _start_splice(self, bint lent)
+    cdef bint splice_request(self, Downstream owner)
+    cdef splice_ended(self)
     cdef _start_tunnel(self, Py_ssize_t head_len)
     cdef _tunnel(self)
     cdef touch(self)

@@ -428,7 +428,7 @@ class UpstreamConnection:
         relay = self.relay
         owner = self.owner
         return (relay.framing == BODY_LENGTH and relay.out == OUT_PASS and self.ctx.splice_pipes is not None
-                and self.pool.ssl is None and owner.peer.proto_b == b"http" and not self.read_paused
+                and self.splice is None and self.pool.ssl is None and owner.peer.proto_b == b"http" and not self.read_paused
                 and self.start == self.end and not owner.transport.get_write_buffer_size()
                 and not owner.transport.is_closing())
 
@@ -449,6 +449,23 @@ class UpstreamConnection:
         self.ctx.counters.splices += 1
         splice.run()
         return True
+
+    def splice_request(self, owner) -> bool:
+        """Moves the rest of ``owner``'s counted request body by splice, with
+        ``owner`` hearing the splice's events (downstream.py); False when it
+        cannot start (out of descriptors)."""
+        try:
+            self.splice = BodySplice(self.loop, self.ctx.splice_pipes, _fileno(owner.transport),
+                                     _fileno(self.transport), owner.relay.left, owner)
+        except OSError:
+            return False
+        self.ctx.counters.splices += 1
+        self.splice.run()
+        return True
+
+    def splice_ended(self) -> None:
+        """The owner's request splice has ended."""
+        self.splice = None
 
     def splice_moved(self, n: int) -> None:
         self.owner.x.bytes_out += n
@@ -479,18 +496,19 @@ class UpstreamConnection:
         self.relay.done = True
         self._finished(False)
 
-    def splice_failed(self, upstream_side: bool, detail: str) -> None:
+    def splice_failed(self, upstream: bool, error) -> None:
         self.splice = None
         self._splice_client_reads()
         self.state = U_BODY
-        if upstream_side:
-            self._abort_exchange(detail)
+        if upstream:
+            self._abort_exchange("upstream closed inside the body" if error is None else
+                                 f"upstream connection lost inside the body: {error.strerror}")
             return
         self.ctx.counters.client_aborts += 1
         owner = self.owner
         self.owner = None
         self.close()
-        owner.upstream_aborted(detail)
+        owner.upstream_aborted(f"client connection lost: {error.strerror}")
 
     # -- tunnel (after 101) ------------------------------------------------
 
@@ -589,8 +607,11 @@ class UpstreamConnection:
             self._abort_exchange("upstream silent past its timeout")
         elif state == U_SPLICE:
             self.splice.cancel()
+            self.splice = None
+            self._splice_client_reads()
+            self.state = U_BODY
             self.ctx.counters.upstream_timeouts += 1
-            self.splice_failed(True, "upstream silent past its timeout")
+            self._abort_exchange("upstream silent past its timeout")
 
     def _client_gone(self) -> None:
         """The client transport is closing under us: stop reading; the client's
@@ -657,7 +678,8 @@ class UpstreamConnection:
         if self.splice is not None:
             self.splice.cancel()
             self.splice = None
-            state = U_BODY  # a body cut short, whatever its framing said
+            if state == U_SPLICE:
+                state = U_BODY  # a body cut short, whatever its framing said
         self.pool.forget(self)
         self.ctx.upstreams.discard(self)
         self.ctx.connection_gone()

@@ -191,7 +191,8 @@ def test_backpressure_slow_client(proxy_factory, origin, spliced):
         sock.close()
 
 
-def test_backpressure_slow_upstream(proxy_factory):
+@pytest.mark.parametrize("spliced", [True, False], ids=["splice", "copy"])
+def test_backpressure_slow_upstream(proxy_factory, spliced):
     n = 24 * MIB
     may_read = threading.Event()
 
@@ -212,7 +213,7 @@ def test_backpressure_slow_upstream(proxy_factory):
     upstream = ScriptedUpstream(upstream_handler)
     body = _payload(n)
     try:
-        proxy = proxy_factory({"default": [upstream.address]})
+        proxy = proxy_factory({"default": [upstream.address]}, server={"splice": spliced})
         with proxy.client() as c:
             sender = threading.Thread(target=c.send, args=(build_request("POST", "/", body=body),), daemon=True)
             sender.start()
@@ -227,6 +228,7 @@ def test_backpressure_slow_upstream(proxy_factory):
             may_read.set()
             sender.join(20)
             assert c.read_response().body == hashlib.sha256(body).hexdigest().encode()
+        assert proxy.counters()["splices"] == (1 if spliced and splice.available() else 0)
     finally:
         may_read.set()
         upstream.close()

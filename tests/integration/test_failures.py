@@ -83,7 +83,8 @@ def test_read_timeout_mid_body_cuts_the_client(proxy_factory, origin):
     origin.release("never")
 
 
-def test_write_timeout_is_504(proxy_factory):
+@pytest.mark.parametrize("spliced", [True, False], ids=["splice", "copy"])
+def test_write_timeout_is_504(proxy_factory, spliced):
     release = threading.Event()
 
     def never_reads(conn, index):
@@ -92,7 +93,8 @@ def test_write_timeout_is_504(proxy_factory):
 
     upstream = ScriptedUpstream(never_reads)
     try:
-        proxy = proxy_factory({"default": [upstream.address]}, server={"timeouts": {"upstream_write": 0.3}})
+        proxy = proxy_factory({"default": [upstream.address]},
+                              server={"timeouts": {"upstream_write": 0.3}, "splice": spliced})
         with proxy.client() as c:
             body = b"w" * (16 * 1024 * 1024)
             sender = threading.Thread(target=c.send, args=(build_request("POST", "/", body=body),), daemon=True)

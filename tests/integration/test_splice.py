@@ -1,11 +1,13 @@
-"""Large response bodies moved by splice(2) (fastproxy/splice.py): the client
-gets exactly what the upstream sent, in order with what came before and
+"""Large bodies moved by splice(2) (fastproxy/splice.py), both ways: the
+receiver gets exactly what was sent, in order with what came before and
 after it, both connections go on as after a copied body, and every early
-end cuts the client as a copied body would."""
+end is handled as for a copied body (a cut, a 408, a 504).  Slow readers
+on either side: test_bodies.py's backpressure tests, run spliced and not."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 import threading
 
@@ -161,3 +163,47 @@ def test_a_client_not_reading_a_spliced_body_is_cut_after_client_idle(proxy_fact
         assert proxy.counters()["splices"] == 1
     finally:
         sock.close()
+
+
+def test_a_large_upload_is_spliced_whole_and_the_connections_go_on(proxy, origin):
+    body = hashlib.sha256(b"up").digest() * (96 * 1024) + b"tail"
+    with proxy.client() as c:
+        echo = json.loads(c.request("POST", "/echo", body=body).body)
+        assert echo["body_length"] == len(body)
+        assert echo["body_sha256"] == _sha(body)
+        assert c.request("GET", "/bytes/5").body == expected_body(5)
+    counters = proxy.counters()
+    assert counters["splices"] == 1
+    assert counters["upstream_connects"] == 1
+
+
+def test_a_chunked_upload_is_not_spliced(proxy, origin):
+    body = b"c" * (2 * MIB)
+    with proxy.client() as c:
+        c.send(build_request("POST", "/echo", {"Transfer-Encoding": "chunked"})
+               + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
+        assert json.loads(c.read_response().body)["body_length"] == len(body)
+    assert proxy.counters()["splices"] == 0
+
+
+def test_a_client_silent_inside_a_spliced_upload_gets_408(proxy_factory, origin):
+    proxy = proxy_factory({"default": [origin]}, server={"timeouts": {"client_idle": 0.3}})
+    with proxy.client() as c:
+        c.send(build_request("POST", "/echo", {"Content-Length": str(4 * MIB)}) + b"u" * MIB)
+        r = c.read_response()
+        assert r.status == 408 and r.closes
+    counters = proxy.counters()
+    assert counters["splices"] == 1
+    assert counters["client_timeouts"] == 1
+    origin.wait_for_closed(1)
+    assert origin.requests == []  # the upstream never saw a whole request
+
+
+def test_a_client_leaving_inside_a_spliced_upload_closes_the_upstream(proxy, origin):
+    with proxy.client() as c:
+        c.send(build_request("POST", "/echo", {"Content-Length": str(4 * MIB)}) + b"u" * MIB)
+        proxy.wait_until(lambda: proxy.counters()["splices"] == 1, what="splice")
+    origin.wait_for_closed(1)
+    assert origin.requests == []
+    proxy.wait_until(lambda: proxy.open_connections() == (0, 0), what="connections closed")
+    assert proxy.counters()["client_aborts"] == 1
