@@ -18,6 +18,7 @@ cdef class Deadline:
     cpdef double now(self) except? -1.0
     cpdef clear(self)
     cpdef cancel(self)
+    cpdef close(self)
 
     cdef inline double _monotonic(self) noexcept:
         cdef timespec ts

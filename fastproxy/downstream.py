@@ -986,7 +986,7 @@ class Downstream:
     def connection_lost(self, exc) -> None:
         state = self.state
         self.state = S_CLOSED
-        self.deadline.cancel()
+        self.deadline.close()
         ctx = self.ctx
         ctx.clients.discard(self)
         ctx.counters.connections_active -= 1

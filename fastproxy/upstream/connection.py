@@ -660,6 +660,7 @@ class UpstreamConnection:
         if self.transport is not None:
             self.transport.abort()
         else:
+            self.deadline.close()  # no connection_lost follows
             self.ctx.upstreams.discard(self)
             if self.connect_task is not None:
                 self.connect_task.cancel()
@@ -674,7 +675,7 @@ class UpstreamConnection:
     def connection_lost(self, exc) -> None:
         state = self.state
         self.state = U_CLOSED
-        self.deadline.cancel()
+        self.deadline.close()
         if self.splice is not None:
             self.splice.cancel()
             self.splice = None

@@ -10,6 +10,7 @@ read from /proc (VmHWM, reset through clear_refs after warm-up).
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import re
 import signal
@@ -188,3 +189,25 @@ def test_idle_keep_alive_connections_are_cheap(proxy_process):
     finally:
         loop.close()
     assert per_connection < 10 * 1024, f"{per_connection / 1024:.1f} KiB per idle connection"
+
+
+def test_closed_connections_are_freed_without_the_cycle_collector(proxy_factory, origin):
+    # Each exchange closes both connections (no idle pool, a new client
+    # connection each time); without the cyclic collector, only reference
+    # counting can free them, so nothing may keep a closed one in a cycle.
+    from fastproxy.downstream import Downstream
+    from fastproxy.upstream.connection import UpstreamConnection
+
+    proxy = proxy_factory({"default": [origin]}, pool={"max_idle": 0})
+
+    def live() -> int:
+        return proxy.call(lambda: sum(isinstance(o, (Downstream, UpstreamConnection)) for o in gc.get_objects()))
+
+    gc.disable()
+    try:
+        for _ in range(50):
+            with proxy.client() as c:
+                assert c.request("GET", "/bytes/10").status == 200
+        proxy.wait_until(lambda: live() == 0, what="closed connections freed")
+    finally:
+        gc.enable()
