@@ -307,9 +307,13 @@ class UpstreamTLS:
 
 @dataclass(frozen=True, slots=True)
 class Pool:
-    """Per upstream server; ``max_requests`` 0 means unlimited."""
+    """Per upstream server and worker; ``max_requests`` 0 means unlimited.
+    ``max_idle`` is a cap, not a target: the pool is a stack, so connections
+    beyond what the load needs sit at its bottom and expire after
+    ``idle_timeout``; a cap below the load's concurrency would close and
+    reopen connections all the time."""
 
-    max_idle: int = 32
+    max_idle: int = 1024
     idle_timeout: float = 60.0
     max_requests: int = 1000
 

@@ -38,7 +38,7 @@ class Pool:
         "ssl",
     )
 
-    def __init__(self, ctx, host: str, port: int, max_idle: int = 32, idle_timeout: float = 60.0,
+    def __init__(self, ctx, host: str, port: int, max_idle: int = 1024, idle_timeout: float = 60.0,
                  max_requests: int = 1000, ssl=None, server_hostname: str | None = None) -> None:
         self.ctx = ctx
         self.host = host

@@ -77,7 +77,7 @@ def test_minimal_file_gets_every_default(tmp_path):
             name="api",
             servers=(Server(host="127.0.0.1", port=9001, weight=1),),
             balance="round_robin",
-            pool=Pool(max_idle=32, idle_timeout=60.0, max_requests=1000),
+            pool=Pool(max_idle=1024, idle_timeout=60.0, max_requests=1000),
         ),
     )
     assert config.source == str(tmp_path / "fastproxy.toml")
