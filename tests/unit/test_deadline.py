@@ -80,3 +80,23 @@ def test_the_default_clock_is_the_monotonic_one():
     d = Deadline(_Loop(), lambda: None)
     before = time.monotonic()
     assert before <= d.now() <= time.monotonic()
+
+
+def test_close_lets_go_of_the_callback():
+    # The callback is usually a bound method of the deadline's owner: kept,
+    # it would hold the owner in a reference cycle after the owner is gone.
+    loop = _Loop()
+    fired = []
+
+    class Owner:
+        def on_deadline(self):
+            fired.append(True)
+
+    owner = Owner()
+    d = Deadline(loop, owner.on_deadline, clock=lambda: loop.now)
+    d.set(5.0)
+    d.close()
+    assert d.handle is None
+    d.set(6.0)  # a late set on a closed deadline is harmless
+    loop.run_until(10.0)
+    assert fired == []
