@@ -176,7 +176,10 @@ def _run_scenario(
     scenario_dir = workdir / scenario.name
     scenario_dir.mkdir()
     script = scenario_dir / "wrk.lua"
-    script.write_text(wrk.lua_script(scenario.paths), encoding="ascii")
+    script.write_text(
+        wrk.lua_script(scenario.paths, method=scenario.method, body_bytes=scenario.request_body_bytes),
+        encoding="ascii",
+    )
     run = _ScenarioRun(scenario, options, cpus, threads, script, results, reporter)
     with contextlib.ExitStack() as stack:
         for target in targets:
@@ -430,6 +433,8 @@ def _meta(
                 "body_bytes": s.body_bytes,
                 "connections": s.connections,
                 "route": s.route,
+                "method": s.method,
+                "request_body_bytes": s.request_body_bytes,
             }
             for s in scenarios
         ],

@@ -6,6 +6,10 @@ behind a consistent hash of the request URI, with wrk cycling over
 :data:`CHASH_PATHS` so all four are used) or ``tls`` (the proxy terminates
 TLS; the origin side stays plain HTTP).  wrk's connections are keep-alive,
 so a TLS handshake is paid once per connection, not per request.
+
+An upload scenario POSTs ``request_body_bytes`` with a Content-Length to
+``/``, which the origin reads, discards and answers with its 12 bytes: the
+cost measured is that of moving the request body.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ class Scenario:
     body_bytes: int
     connections: int
     route: str = "plain"
+    method: str = "GET"
+    request_body_bytes: int = 0  # sent with a Content-Length; 0 sends no body
 
     @property
     def origins(self) -> int:
@@ -76,6 +82,15 @@ SCENARIOS: tuple[Scenario, ...] = (
         body_bytes=12,
         connections=50,
         route="tls",
+    ),
+    Scenario(
+        name="upload-1MiB-c50",
+        description="1MiB request body, 12B response, 50 connections",
+        path="/",
+        body_bytes=12,
+        connections=50,
+        method="POST",
+        request_body_bytes=1024 * 1024,
     ),
 )
 

@@ -10,6 +10,10 @@ without Lua) and as a cross-check in the tests.
 A scenario that spreads requests over several paths (the consistent-hash
 route) pre-builds them in ``init()``, as wrk's scripting guide advises, so
 the per-request cost stays in wrk's C code.
+
+A scenario that sends a request body sets ``wrk.method``, ``wrk.body`` and
+a Content-Type at the top of the script: wrk then builds its static request
+once (with a Content-Length) and makes no Lua call per request.
 """
 
 from __future__ import annotations
@@ -92,19 +96,35 @@ end
 """
 
 
-def lua_script(paths: Sequence[str] = ()) -> str:
+_BODY_LUA = """
+wrk.method = "{method}"
+wrk.body = string.rep("x", {size})
+wrk.headers["Content-Type"] = "application/octet-stream"
+"""
+
+
+def lua_script(paths: Sequence[str] = (), *, method: str = "GET", body_bytes: int = 0) -> str:
     """The Lua script for one run: the JSON ``done()``, and ``request()`` cycling over ``paths``.
 
     With fewer than two paths wrk sends its static request (no ``request()``
-    function, so no Lua call per request).
+    function, so no Lua call per request).  ``method`` other than GET or a
+    ``body_bytes`` above 0 set wrk's request method and a body of that many
+    bytes, which wrk sends with a Content-Length.  Raises ValueError for a
+    path, method or size that does not fit in the script.
     """
+    if not method.isascii() or not method.isalpha() or not method.isupper():
+        raise ValueError(f"not a plain request method: {method!r}")
+    if not isinstance(body_bytes, int) or body_bytes < 0:
+        raise ValueError(f"a request body cannot have {body_bytes} bytes")
+    # GET with no body keeps wrk's default request: the script stays as it always was.
+    head = "" if method == "GET" and body_bytes == 0 else _BODY_LUA.format(method=method, size=body_bytes)
     if len(paths) < 2:
-        return _DONE_LUA
+        return head + _DONE_LUA
     for p in paths:
         if not p.isascii() or not p.startswith("/") or any(c.isspace() or c in '\\"' for c in p):
             raise ValueError(f"not a plain request path: {p!r}")
     listed = ", ".join(f'"{p}"' for p in paths)
-    return f"local paths = {{{listed}}}\n" + _PATHS_LUA + _DONE_LUA
+    return head + f"local paths = {{{listed}}}\n" + _PATHS_LUA + _DONE_LUA
 
 
 def _pkey(p: float) -> str:

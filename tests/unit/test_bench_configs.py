@@ -70,6 +70,16 @@ def test_chash_scenario_spreads_over_several_origins_and_paths():
     assert BY_NAME["tls-12B-c50"].scheme == "https"
 
 
+def test_upload_scenario_posts_a_body_to_the_12_byte_path_and_is_not_quick():
+    upload = BY_NAME["upload-1MiB-c50"]
+    assert (upload.method, upload.request_body_bytes, upload.path) == ("POST", 1024 * 1024, "/")
+    assert (upload.body_bytes, upload.connections, upload.route) == (12, 50, "plain")
+    assert upload.description == "1MiB request body, 12B response, 50 connections"
+    assert upload.name not in QUICK
+    others = [s for s in SCENARIOS if s is not upload]
+    assert all((s.method, s.request_body_bytes) == ("GET", 0) for s in others)
+
+
 # -- what each generated config says -----------------------------------------
 
 
@@ -95,6 +105,14 @@ def test_nginx_conf_chash_and_tls(tmp_path, tls_files):
     assert f"ssl_certificate {tls_files.cert};" in tls
 
 
+def test_nginx_conf_streams_request_bodies_of_any_size(tmp_path):
+    conf = nginx_conf(setup_for(tmp_path, "upload-1MiB-c50"))
+    assert "client_max_body_size 0;" in conf  # nginx's default refuses bodies over 1 MiB
+    assert "proxy_request_buffering off;" in conf
+    # The same settings for every scenario: they change nothing for a request without a body.
+    assert conf == nginx_conf(setup_for(tmp_path, "12B-c50"))
+
+
 def test_haproxy_cfg_is_one_thread_keepalive_xff_no_log(tmp_path):
     cfg = haproxy_cfg(setup_for(tmp_path, "12B-c50"))
     assert "nbthread 1" in cfg
@@ -112,6 +130,22 @@ def test_haproxy_cfg_chash_and_tls(tmp_path, tls_files):
     assert chash.count("    server o") == CHASH_ORIGINS
     tls = haproxy_cfg(setup_for(tmp_path, "tls-12B-c50", tls_files))
     assert f"ssl crt {tls_files.combined}" in tls
+
+
+def test_haproxy_cfg_streams_request_bodies(tmp_path):
+    cfg = haproxy_cfg(setup_for(tmp_path, "upload-1MiB-c50"))
+    # HAProxy forwards a body as it comes unless told to wait for it first.
+    assert "http-buffer-request" not in cfg
+    assert cfg == haproxy_cfg(setup_for(tmp_path, "12B-c50"))
+
+
+def test_fastproxy_accepts_the_upload_body(tmp_path):
+    from fastproxy.config import load_config
+
+    upload = BY_NAME["upload-1MiB-c50"]
+    argv = FastproxyTarget().prepare(setup_for(tmp_path, upload.name))
+    limit = load_config(argv[-1]).server.limits.max_body_bytes
+    assert limit == 0 or limit >= upload.request_body_bytes  # 0 is unlimited
 
 
 def test_fastproxy_toml(tmp_path):
@@ -158,7 +192,7 @@ PEERS = [
 
 
 @pytest.mark.parametrize("target", PEERS)
-@pytest.mark.parametrize("name", ["12B-c256", "chash-12B-c50", "tls-12B-c50"])
+@pytest.mark.parametrize("name", ["12B-c256", "chash-12B-c50", "tls-12B-c50", "upload-1MiB-c50"])
 def test_peer_accepts_its_config(target, name, tmp_path, tls_files):
     if target.unavailable():
         pytest.skip(target.unavailable())

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import socket
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
 from fastproxy.bench import wrk
+from fastproxy.bench.scenarios import CHASH_PATHS, SCENARIOS
 from fastproxy.bench.wrk import JSON_MARKER, WrkError, command, lua_script, parse_duration_us, parse_output
 
 # What wrk 4.1 printed for a real run with --latency (and no Lua done() line).
@@ -135,6 +140,43 @@ def test_script_refuses_paths_that_would_break_it(path):
         lua_script(["/ok", path])
 
 
+def test_script_with_a_body_sets_wrk_static_request():
+    script = lua_script(["/"], method="POST", body_bytes=1024 * 1024)
+    assert 'wrk.method = "POST"' in script
+    assert 'wrk.body = string.rep("x", 1048576)' in script
+    assert 'wrk.headers["Content-Type"] = "application/octet-stream"' in script
+    assert "function request(" not in script  # wrk's static request: no Lua call per request
+    assert script.endswith(lua_script())
+
+
+def test_script_with_a_body_and_paths_sets_the_body_before_init():
+    script = lua_script(["/a", "/b"], method="PUT", body_bytes=5)
+    assert script.index('wrk.body = string.rep("x", 5)') < script.index("function init(")
+
+
+# The scripts of the scenarios without a body, as they were before request bodies
+# existed: their figures must stay comparable with earlier results.
+GET_SCRIPT_SHA256 = {
+    (): "1aa62e40b6fcf9d1a6214e29fe7a70e51e2bc0c33190fafcaa9a7c3f7d33b020",
+    CHASH_PATHS: "41fd2bbce1d555fd21e00ac4cc3a1658397bc613491b6d64bf0143d7c50081f2",
+}
+
+
+@pytest.mark.parametrize("scenario", [s for s in SCENARIOS if not s.request_body_bytes], ids=lambda s: s.name)
+def test_scripts_without_a_body_are_unchanged(scenario):
+    script = lua_script(scenario.paths, method=scenario.method, body_bytes=scenario.request_body_bytes)
+    expected = GET_SCRIPT_SHA256[scenario.paths if len(scenario.paths) > 1 else ()]
+    assert hashlib.sha256(script.encode()).hexdigest() == expected
+
+
+@pytest.mark.parametrize(
+    ("method", "body_bytes"), [("post", 1), ('PO"ST', 1), ("", 1), ("GET", -1), ("POST", 1.5)]
+)
+def test_script_refuses_a_method_or_size_that_would_break_it(method, body_bytes):
+    with pytest.raises(ValueError):
+        lua_script(["/"], method=method, body_bytes=body_bytes)
+
+
 @pytest.fixture
 def origin_port():
     """The port of a fastproxy.origin process on 127.0.0.1, stopped after the test."""
@@ -176,3 +218,95 @@ def test_done_script_runs_in_wrk_and_agrees_with_its_text(tmp_path, origin_port)
     assert from_json.errors["status"] == pytest.approx(from_json.requests / 2, abs=2)
     assert from_text.errors["status"] == from_json.errors["status"]
     assert from_json.latency_us["p50"] == pytest.approx(from_text.latency_us["p50"], rel=0.01, abs=1)
+
+
+class RecordingOrigin:
+    """An HTTP/1.1 server on 127.0.0.1 that reads each request's body by its
+    Content-Length, records (head, body length) and answers 200 with keep-alive."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.requests: list[tuple[bytes, int]] = []
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.threads[0].start()
+
+    def _accept(self) -> None:
+        self.listener.settimeout(0.1)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                self._exchange(conn)
+            except OSError:  # wrk resets its connections when its time is up
+                pass
+
+    def _exchange(self, conn: socket.socket) -> None:
+        conn.settimeout(5)
+        buf = b""
+        while not self.stop.is_set():
+            while b"\r\n\r\n" not in buf:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                buf += chunk
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            while len(buf) < length:
+                chunk = conn.recv(1 << 20)
+                if not chunk:
+                    return
+                buf += chunk
+            body, buf = buf[:length], buf[length:]
+            self.requests.append((head, len(body)))
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    def close(self) -> None:
+        self.stop.set()
+        deadline = time.monotonic() + 10
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self.listener.close()
+        assert not any(t.is_alive() for t in self.threads), "a server thread outlived close()"
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install -y wrk)")
+def test_body_script_makes_wrk_send_the_whole_body_with_its_length(tmp_path):
+    script = tmp_path / "upload.lua"
+    script.write_text(lua_script(["/"], method="POST", body_bytes=300_000))
+    origin = RecordingOrigin()
+    try:
+        out = subprocess.run(
+            command(f"http://127.0.0.1:{origin.port}/", connections=2, duration_s=1, script=str(script)),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    finally:
+        origin.close()
+    assert out.returncode == 0, out.stderr
+    result = parse_output(out.stdout)
+    assert result.source == "json"
+    assert result.requests > 0 and result.error_count == 0
+    assert len(origin.requests) >= result.requests
+    for head, body_length in origin.requests:
+        lines = head.split(b"\r\n")
+        assert lines[0] == b"POST / HTTP/1.1"
+        fields = {n.strip().lower(): v.strip() for n, _, v in (line.partition(b":") for line in lines[1:])}
+        assert fields[b"content-length"] == b"300000"
+        assert fields[b"content-type"] == b"application/octet-stream"
+        assert body_length == 300_000

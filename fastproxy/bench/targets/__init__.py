@@ -11,6 +11,8 @@ not settings:
   and fastproxy's default);
 - client keep-alive with no per-connection request limit;
 - ``X-Forwarded-For`` appended; access logs off; errors to a file;
+- request bodies streamed to the upstream as they arrive, none refused for
+  its size (fastproxy's default limit is 1 GiB);
 - fastproxy's timeouts (header 10 s, idle 60 s, connect 3 s, read and write
   60 s) on every proxy.
 

@@ -88,6 +88,11 @@ def nginx_conf(setup: Setup) -> str:
         "            proxy_send_timeout 60s;\n"
         # Stream what the buffers cannot hold instead of spooling it to disk.
         "            proxy_max_temp_file_size 0;\n"
+        # Request bodies too: by default nginx refuses bodies over 1 MiB and reads a
+        # whole body (to disk past client_body_buffer_size) before it picks an
+        # upstream; HAProxy and fastproxy stream bodies of any size as they come.
+        "            client_max_body_size 0;\n"
+        "            proxy_request_buffering off;\n"
         "        }\n"
         "    }\n"
         "}\n"
