@@ -6,6 +6,7 @@ from fastproxy.context cimport ProxyContext
 from fastproxy.deadline cimport Deadline
 from fastproxy.health.state cimport UpstreamHealth
 from fastproxy.heads cimport ParsedHead
+from fastproxy.outgoing cimport send_bytes
 from fastproxy.relay cimport BodyRelay
 from fastproxy.rewrite cimport Peer
 from fastproxy.route cimport Route
@@ -71,10 +72,12 @@ cdef class Downstream:
     cdef bint write_paused
     cdef readonly Exchange x
 
+    # cpdef: the event loop's argument is taken as a C integer, not boxed per addition.
+    cpdef buffer_updated(self, Py_ssize_t nbytes)
     cdef _make_room(self)
     cdef _read_head(self)
     cdef _request(self, Py_ssize_t head_len)
-    @cython.locals(group=Group, i=Py_ssize_t, route=Route)
+    @cython.locals(group=Group, i=Py_ssize_t, pool=Pool, route=Route)
     cdef _route(self, Py_ssize_t head_len, bytes host)
     cdef _answer(self, Route route, bytes path)
     cdef _dispatch(self, Py_ssize_t head_len, Pool pool)

@@ -38,6 +38,8 @@ cdef class UpstreamConnection:
     cdef bint usable(self)
     cdef begin(self, Downstream owner, unsigned int req_flags)
     cdef request_sent(self)
+    # cpdef: the event loop's argument is taken as a C integer, not boxed per addition.
+    cpdef buffer_updated(self, Py_ssize_t nbytes)
     cdef _make_room(self)
     cdef _head(self)
     cdef _final_head(self, Py_ssize_t head_len, int status)
