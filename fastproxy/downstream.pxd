@@ -6,7 +6,7 @@ from fastproxy.context cimport ProxyContext
 from fastproxy.deadline cimport Deadline
 from fastproxy.health.state cimport UpstreamHealth
 from fastproxy.heads cimport ParsedHead
-from fastproxy.outgoing cimport send_bytes
+from fastproxy.outgoing cimport Sink
 from fastproxy.relay cimport BodyRelay
 from fastproxy.rewrite cimport Peer
 from fastproxy.route cimport Route
@@ -59,6 +59,7 @@ cdef class Downstream:
     cdef bytes retry_key
     cdef Py_ssize_t server
     cdef readonly Py_ssize_t served
+    cdef readonly Sink sink
     cdef Py_ssize_t start
     cdef int state
     cdef public str subject_header

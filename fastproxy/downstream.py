@@ -73,7 +73,7 @@ from fastproxy.clientip import parse_ip
 from fastproxy.deadline import Deadline
 from fastproxy.errors import HttpParseError
 from fastproxy.heads import ParsedHead
-from fastproxy.outgoing import send_bytes
+from fastproxy.outgoing import Sink
 from fastproxy.parser import codes
 from fastproxy.relay import OUT_PASS, BodyRelay
 from fastproxy.rewrite import Peer
@@ -181,6 +181,7 @@ class Downstream:
         "retry_key",
         "served",
         "server",
+        "sink",
         "start",
         "state",
         "subject_header",
@@ -199,6 +200,7 @@ class Downstream:
         self.ctx = ctx
         self.loop = ctx.loop
         self.transport = None
+        self.sink = None
         self.peer = None
         self.buf = None
         self.start: int = 0
@@ -257,6 +259,7 @@ class Downstream:
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+        self.sink = Sink(transport)
         ctx = self.ctx
         ip = _peer_ip(transport)
         trusted = bool(ctx.trusted) and ctx.trusted.trusts(parse_ip(ip))
@@ -476,10 +479,10 @@ class Downstream:
         data = self.pending
         if data is not None:
             self.pending = None
-            sent = send_bytes(conn.transport, data)
+            sent = conn.sink.send_bytes(data)
             lent = False
         else:
-            sent = self.ctx.out.send(conn.transport)
+            sent = self.ctx.out.send_to(conn.sink)
             lent = self.ctx.out.lent
         if not sent:
             # The connection died under us; its connection_lost decides

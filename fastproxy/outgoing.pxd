@@ -10,6 +10,16 @@ cdef Py_ssize_t _LARGE
 
 
 @cython.final
+cdef class Sink:
+    cdef readonly object transport
+    cdef readonly object is_closing
+    cdef readonly object write
+    cdef readonly object writelines
+
+    cpdef bint send_bytes(self, bytes data) except -1
+
+
+@cython.final
 cdef class Outgoing:
     cdef readonly list pieces
     cdef readonly Py_ssize_t size
@@ -25,6 +35,7 @@ cdef class Outgoing:
     cpdef clear(self)
     cpdef bytes take(self)
     cpdef bint send(self, object transport) except -1
+    cpdef bint send_to(self, Sink sink) except -1
 
     cdef inline _init_buffer(self):
         self.buffer = bytearray(4096)

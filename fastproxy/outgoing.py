@@ -139,6 +139,52 @@ class Outgoing:
         self.lent = lent
         return True
 
+    def send_to(self, sink: Sink) -> bool:
+        """``send`` to the transport of ``sink``, through its kept methods."""
+        lent = self.by_ref
+        if sink.is_closing():
+            self.clear()
+            self.lent = False
+            return False
+        if self.pieces:
+            self._seal()
+            sink.writelines(self.pieces)
+        elif cython.compiled:
+            if self.used:
+                sink.write(self._small_bytes())
+        elif self.small:
+            small = self.small
+            sink.write(small[0] if len(small) == 1 else b"".join(small))
+        self.clear()
+        self.lent = lent
+        return True
+
+
+class Sink:
+    """The methods of a transport that the data path calls on every request,
+    looked up once per connection (``connection_made``).
+
+    Fast path: calling ``transport.write(data)`` by name looks the method up
+    on the transport's type at every call; a bound method kept here is
+    called directly.  A connection's transport never changes, so neither do
+    these.
+    """
+
+    __slots__ = ("is_closing", "transport", "write", "writelines")
+
+    def __init__(self, transport) -> None:
+        self.transport = transport
+        self.is_closing = transport.is_closing
+        self.write = transport.write
+        self.writelines = transport.writelines
+
+    def send_bytes(self, data: bytes) -> bool:
+        """:func:`send_bytes` to this transport."""
+        if self.is_closing():
+            return False
+        self.write(data)
+        return True
+
 
 def send_bytes(transport, data: bytes) -> bool:
     """One write of ``data``; like ``Outgoing.send``, False and nothing

@@ -3,6 +3,7 @@ from fastproxy.context cimport ProxyContext
 from fastproxy.deadline cimport Deadline
 from fastproxy.downstream cimport Downstream
 from fastproxy.heads cimport ParsedHead
+from fastproxy.outgoing cimport Sink
 from fastproxy.relay cimport BodyRelay
 from fastproxy.upstream.pool cimport Pool
 
@@ -28,6 +29,7 @@ cdef class UpstreamConnection:
     cdef unsigned int req_flags
     cdef readonly Py_ssize_t requests
     cdef bint sent_all
+    cdef readonly Sink sink
     cdef Py_ssize_t start
     cdef int state
     cdef readonly object transport

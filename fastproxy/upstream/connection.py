@@ -52,6 +52,7 @@ from fastproxy.buffers import compact
 from fastproxy.deadline import Deadline
 from fastproxy.errors import HttpParseError
 from fastproxy.heads import ParsedHead
+from fastproxy.outgoing import Sink
 from fastproxy.parser import codes
 from fastproxy.relay import OUT_CHUNK, OUT_DECHUNK, OUT_PASS, BodyRelay
 
@@ -99,6 +100,7 @@ class UpstreamConnection:
         "req_flags",
         "requests",
         "sent_all",
+        "sink",
         "start",
         "state",
         "transport",
@@ -111,6 +113,7 @@ class UpstreamConnection:
         self.ctx = ctx
         self.loop = ctx.loop
         self.transport = None
+        self.sink = None
         self.owner = None
         self.state: int = U_CONNECTING
         self.buf = None
@@ -174,6 +177,7 @@ class UpstreamConnection:
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+        self.sink = Sink(transport)
 
     # -- one exchange -------------------------------------------------------
 
@@ -200,7 +204,7 @@ class UpstreamConnection:
 
     def usable(self) -> bool:
         """True for an idle connection that may carry the next exchange."""
-        return self.state == U_IDLE and not self.transport.is_closing()
+        return self.state == U_IDLE and not self.sink.is_closing()
 
     def request_sent(self) -> None:
         """The owner wrote the whole request: a response is now due."""
@@ -325,7 +329,7 @@ class UpstreamConnection:
                 self._fail(FAIL_BAD_RESPONSE, f"{self.pool.address}: {exc.name}")
                 return
         owner.response_started(status)
-        if not outgoing.send(owner.transport):
+        if not outgoing.send_to(owner.sink):
             self._client_gone()
             return
         if relay.done:
