@@ -21,7 +21,7 @@ cdef int FAIL_BAD_RESPONSE, FAIL_CLOSED, FAIL_CONNECT, FAIL_CONNECT_TIMEOUT, FAI
 cdef int FAIL_WRITE_TIMEOUT, FAIL_STATUS, KEY_NONE
 cdef int H_HOST
 cdef unsigned int F_KEEP_ALIVE, F_UPGRADE, REQ_HEAD
-cdef frozenset IDEMPOTENT
+cdef bint _idempotent(bytes method)
 cdef Py_ssize_t REPLAY_BELOW
 cdef dict _FAILURES
 
