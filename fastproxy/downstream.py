@@ -471,11 +471,14 @@ class Downstream:
             self._block(R_CONNECT)
             self.upstream = pool.connect(self)
         else:
-            self._send_head(conn)
+            # exchange_since: the clock read that started this try, in this
+            # same callback (_request or _retry_to).
+            self._send_head(conn, self.exchange_since)
 
-    def _send_head(self, conn) -> None:
+    def _send_head(self, conn, now: float = -1.0) -> None:
         """First write on ``conn``: the head and the body bytes at hand
-        (``pending``, else what ctx.out holds)."""
+        (``pending``, else what ctx.out holds).  ``now``: the time, when
+        the caller has just read it."""
         self.upstream = conn
         conn.begin(self, REQ_HEAD if self.head_request else 0)
         # Flow control carries over: transports signal only when they cross
@@ -501,7 +504,7 @@ class Downstream:
         if self.req_done:
             self.state = S_WAIT
             self._after_write(conn.transport, lent)
-            conn.request_sent()
+            conn.request_sent(now)
         else:
             self.state = S_BODY
             self._after_write(conn.transport, lent)
@@ -691,10 +694,12 @@ class Downstream:
         self.resp_started = True
         self.x.status = status
 
-    def response_done(self) -> None:
-        """The response is complete (the upstream connection is already released)."""
+    def response_done(self, now: float = -1.0) -> None:
+        """The response is complete (the upstream connection is already released).
+        ``now``: the time, when the caller has just read it."""
         self.upstream = None
-        now = self.deadline.now()  # one clock read for the latency, the count and the idle deadline
+        if now < 0.0:
+            now = self.deadline.now()  # one clock read for the latency, the count and the idle deadline
         if self.server >= 0:
             self._end_exchange(now - self.exchange_since)
         self._exchange_ended(0, now)

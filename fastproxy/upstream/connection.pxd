@@ -36,10 +36,10 @@ cdef class UpstreamConnection:
     cdef readonly bint write_paused
 
     cpdef connect(self, Downstream owner)
-    cdef park(self, double idle_timeout)
+    cdef park(self, double idle_timeout, double now=*)
     cdef bint usable(self)
     cdef begin(self, Downstream owner, unsigned int req_flags)
-    cdef request_sent(self)
+    cdef request_sent(self, double now=*)
     # cpdef: the event loop's argument is taken as a C integer, not boxed per addition.
     cpdef buffer_updated(self, Py_ssize_t nbytes)
     cdef _make_room(self)

@@ -197,20 +197,26 @@ class UpstreamConnection:
         """True when an earlier exchange ran on this connection."""
         return self.requests > 1
 
-    def park(self, idle_timeout: float) -> None:
-        """Waits in its pool, idle, for at most ``idle_timeout`` seconds."""
+    def park(self, idle_timeout: float, now: float = -1.0) -> None:
+        """Waits in its pool, idle, for at most ``idle_timeout`` seconds.
+        ``now``: the time, when the caller has just read it."""
         self.state = U_IDLE
-        self.deadline.set_in(idle_timeout)
+        if now < 0.0:
+            now = self.deadline.now()
+        self.deadline.set(now + idle_timeout)
 
     def usable(self) -> bool:
         """True for an idle connection that may carry the next exchange."""
         return self.state == U_IDLE and not self.sink.is_closing()
 
-    def request_sent(self) -> None:
-        """The owner wrote the whole request: a response is now due."""
+    def request_sent(self, now: float = -1.0) -> None:
+        """The owner wrote the whole request: a response is now due.
+        ``now``: the time, when the caller has just read it."""
         self.sent_all = True
         if not self.write_paused and not self.read_paused:
-            self.deadline.set_in(self.pool.head_timeout)
+            if now < 0.0:
+                now = self.deadline.now()
+            self.deadline.set(now + self.pool.head_timeout)
 
     def get_buffer(self, sizehint: int):
         buf = self.buf
@@ -388,14 +394,15 @@ class UpstreamConnection:
         clean = (self.head.flags & F_KEEP_ALIVE and self.sent_all and self.start == self.end
                  and self.relay.framing != BODY_UNTIL_CLOSE)
         self._let_go_buffer(owner.transport, lent)
+        now = self.deadline.now()  # one clock read: our idle deadline, the owner's latency and deadline
         if clean:
             if self.read_paused:
                 self.read_paused = False
                 self.transport.resume_reading()
-            self.pool.release(self)
+            self.pool.release(self, now)
         else:
             self.close()
-        owner.response_done()
+        owner.response_done(now)
 
     def _let_go_buffer(self, client_transport, lent: bool = True) -> None:
         """Gives up the receive buffer: back to the shared pool when the client
