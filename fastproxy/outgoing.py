@@ -160,6 +160,11 @@ class Outgoing:
         return True
 
 
+if not cython.compiled:
+    # Compiled callers get put() inlined from outgoing.pxd: the same as add().
+    Outgoing.put = Outgoing.add
+
+
 class Sink:
     """The methods of a transport that the data path calls on every request,
     looked up once per connection (``connection_made``).
