@@ -360,7 +360,7 @@ class Downstream:
         self.replay = self.pending = None
         self.peer.request_id = None
         i = head.find(H_HOST)
-        host = head.value(buf, i) if i >= 0 else None
+        host = head.value_or(buf, i, self.host_seen) if i >= 0 else None
         self.relay.begin(head.framing, head.content_length, OUT_PASS)
         if (self.relay.framing == BODY_LENGTH and ctx.max_body_bytes
                 and head.content_length > ctx.max_body_bytes):
