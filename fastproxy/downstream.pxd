@@ -78,7 +78,8 @@ cdef class Downstream:
     cdef _make_room(self)
     cdef _read_head(self)
     cdef _request(self, Py_ssize_t head_len)
-    @cython.locals(group=Group, i=Py_ssize_t, pool=Pool, route=Route)
+    @cython.locals(authority=bytes, first=int, group=Group, i=Py_ssize_t, name=bytes, path=bytes, pool=Pool,
+                   route=Route)
     cdef _route(self, Py_ssize_t head_len, bytes host)
     cdef _answer(self, Route route, bytes path)
     cdef _dispatch(self, Py_ssize_t head_len, Pool pool)
