@@ -6,6 +6,7 @@ from fastproxy.context cimport ProxyContext
 from fastproxy.deadline cimport Deadline
 from fastproxy.health.state cimport UpstreamHealth
 from fastproxy.heads cimport ParsedHead
+from fastproxy.outgoing cimport Sink
 from fastproxy.relay cimport BodyRelay
 from fastproxy.rewrite cimport Peer
 from fastproxy.route cimport Route
@@ -21,7 +22,7 @@ cdef int FAIL_BAD_RESPONSE, FAIL_CLOSED, FAIL_CONNECT, FAIL_CONNECT_TIMEOUT, FAI
 cdef int FAIL_WRITE_TIMEOUT, FAIL_STATUS, KEY_NONE
 cdef int H_HOST
 cdef unsigned int F_KEEP_ALIVE, F_UPGRADE, REQ_HEAD
-cdef frozenset IDEMPOTENT
+cdef bint _idempotent(bytes method)
 cdef Py_ssize_t REPLAY_BELOW
 cdef dict _FAILURES
 
@@ -59,6 +60,7 @@ cdef class Downstream:
     cdef bytes retry_key
     cdef Py_ssize_t server
     cdef readonly Py_ssize_t served
+    cdef readonly Sink sink
     cdef bint splice_on_upstream
     cdef Py_ssize_t start
     cdef int state
@@ -73,15 +75,18 @@ cdef class Downstream:
     cdef bint write_paused
     cdef readonly Exchange x
 
+    # cpdef: the event loop's argument is taken as a C integer, not boxed per addition.
+    cpdef buffer_updated(self, Py_ssize_t nbytes)
     cdef _make_room(self)
     cdef _read_head(self)
     cdef _request(self, Py_ssize_t head_len)
-    @cython.locals(group=Group, i=Py_ssize_t, route=Route)
+    @cython.locals(authority=bytes, first=int, group=Group, i=Py_ssize_t, name=bytes, path=bytes, pool=Pool,
+                   route=Route)
     cdef _route(self, Py_ssize_t head_len, bytes host)
     cdef _answer(self, Route route, bytes path)
     cdef _dispatch(self, Py_ssize_t head_len, Pool pool)
     cdef _to_pool(self, Pool pool)
-    cdef _send_head(self, UpstreamConnection conn)
+    cdef _send_head(self, UpstreamConnection conn, double now=*)
     cdef _after_write(self, object transport, bint lent)
     cdef _replace_buffer(self)
     cdef _read_body(self)
@@ -100,7 +105,7 @@ cdef class Downstream:
     cdef _retry_to(self, Py_ssize_t i)
     cdef upstream_aborted(self, str detail)
     cdef response_started(self, int status)
-    cdef response_done(self)
+    cdef response_done(self, double now=*)
     cdef upstream_full(self)
     cdef upstream_drained(self)
     cdef tunnel_started(self)

@@ -73,7 +73,7 @@ from fastproxy.clientip import parse_ip
 from fastproxy.deadline import Deadline
 from fastproxy.errors import HttpParseError
 from fastproxy.heads import ParsedHead
-from fastproxy.outgoing import send_bytes
+from fastproxy.outgoing import Sink
 from fastproxy.parser import codes
 from fastproxy.relay import OUT_PASS, BodyRelay
 from fastproxy.rewrite import Peer
@@ -115,9 +115,6 @@ H_HOST = codes.H_HOST
 F_KEEP_ALIVE = codes.F_KEEP_ALIVE
 F_UPGRADE = codes.F_UPGRADE
 REQ_HEAD = codes.REQ_HEAD
-# Requests that may be sent again when a reused upstream connection turns
-# out dead before answering (RFC 9110 9.2.2).
-IDEMPOTENT = frozenset((b"GET", b"HEAD", b"OPTIONS", b"TRACE", b"PUT", b"DELETE"))
 # A request whose whole body is in hand and smaller than this is kept, joined
 # with its head, so it can be retried.
 REPLAY_BELOW = 16 * 1024
@@ -134,6 +131,17 @@ _FAILURES = {
     FAIL_STATUS: (502, "upstream answered with an error"),
 }
 _RST = struct.pack("ii", 1, 0)
+
+
+def _idempotent(method: bytes) -> bool:
+    """Whether a request may be sent again when a reused upstream connection
+    turns out dead before answering (RFC 9110 9.2.2).
+
+    Fast path: compiled, ``in`` a literal tuple is a few byte comparisons; a
+    set lookup costs more, as the parser's method is another bytes object
+    than the set's and must be compared after hashing.
+    """
+    return method in (b"GET", b"HEAD", b"OPTIONS", b"TRACE", b"PUT", b"DELETE")
 
 
 def _peer_ip(transport) -> str:
@@ -183,6 +191,7 @@ class Downstream:
         "retry_key",
         "served",
         "server",
+        "sink",
         "splice_on_upstream",
         "start",
         "state",
@@ -202,6 +211,7 @@ class Downstream:
         self.ctx = ctx
         self.loop = ctx.loop
         self.transport = None
+        self.sink = None
         self.peer = None
         self.buf = None
         self.start: int = 0
@@ -262,6 +272,7 @@ class Downstream:
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+        self.sink = Sink(transport)
         ctx = self.ctx
         ip = _peer_ip(transport)
         trusted = bool(ctx.trusted) and ctx.trusted.trusts(parse_ip(ip))
@@ -354,7 +365,7 @@ class Downstream:
         self.replay = self.pending = None
         self.peer.request_id = None
         i = head.find(H_HOST)
-        host = head.value(buf, i) if i >= 0 else None
+        host = head.value_or(buf, i, self.host_seen) if i >= 0 else None
         self.relay.begin(head.framing, head.content_length, OUT_PASS)
         if (self.relay.framing == BODY_LENGTH and ctx.max_body_bytes
                 and head.content_length > ctx.max_body_bytes):
@@ -447,7 +458,7 @@ class Downstream:
                 self._reject(413, "request body too large")
                 return
         self.req_done = relay.done
-        if self.req_done and self.method in IDEMPOTENT and out.size < REPLAY_BELOW:
+        if self.req_done and _idempotent(self.method) and out.size < REPLAY_BELOW:
             self.replay = self.pending = out.take()
             if self.group.key_kind != KEY_NONE and self.group.health.tries > 1:
                 # Taken now: the head's bytes may be gone by the time of a retry.
@@ -465,11 +476,14 @@ class Downstream:
             self._block(R_CONNECT)
             self.upstream = pool.connect(self)
         else:
-            self._send_head(conn)
+            # exchange_since: the clock read that started this try, in this
+            # same callback (_request or _retry_to).
+            self._send_head(conn, self.exchange_since)
 
-    def _send_head(self, conn) -> None:
+    def _send_head(self, conn, now: float = -1.0) -> None:
         """First write on ``conn``: the head and the body bytes at hand
-        (``pending``, else what ctx.out holds)."""
+        (``pending``, else what ctx.out holds).  ``now``: the time, when
+        the caller has just read it."""
         self.upstream = conn
         conn.begin(self, REQ_HEAD if self.head_request else 0)
         # Flow control carries over: transports signal only when they cross
@@ -481,10 +495,10 @@ class Downstream:
         data = self.pending
         if data is not None:
             self.pending = None
-            sent = send_bytes(conn.transport, data)
+            sent = conn.sink.send_bytes(data)
             lent = False
         else:
-            sent = self.ctx.out.send(conn.transport)
+            sent = self.ctx.out.send_to(conn.sink)
             lent = self.ctx.out.lent
         if not sent:
             # The connection died under us; its connection_lost decides
@@ -495,7 +509,7 @@ class Downstream:
         if self.req_done:
             self.state = S_WAIT
             self._after_write(conn.transport, lent)
-            conn.request_sent()
+            conn.request_sent(now)
         else:
             self.state = S_BODY
             self._after_write(conn.transport, lent)
@@ -543,7 +557,7 @@ class Downstream:
             self._body_failed(413, "request body too large")
             return
         self.start += n
-        if not out.send(conn.transport):
+        if not out.send_to(conn.sink):
             self._block(R_UPSTREAM)  # the upstream is going: its connection_lost ends this
             return
         if relay.done:
@@ -738,7 +752,7 @@ class Downstream:
                                               b"\r\nHost: " + pool.host_header + b"\r\n", 1)
         self.pool = pool
         self.pending = self.replay
-        if self.method not in IDEMPOTENT:
+        if not _idempotent(self.method):
             self.replay = None  # once sent, never again: the server may have acted on it
         self._to_pool(pool)
 
@@ -753,10 +767,12 @@ class Downstream:
         self.resp_started = True
         self.x.status = status
 
-    def response_done(self) -> None:
-        """The response is complete (the upstream connection is already released)."""
+    def response_done(self, now: float = -1.0) -> None:
+        """The response is complete (the upstream connection is already released).
+        ``now``: the time, when the caller has just read it."""
         self.upstream = None
-        now = self.deadline.now()  # one clock read for the latency, the count and the idle deadline
+        if now < 0.0:
+            now = self.deadline.now()  # one clock read for the latency, the count and the idle deadline
         if self.server >= 0:
             self._end_exchange(now - self.exchange_since)
         self._exchange_ended(0, now)

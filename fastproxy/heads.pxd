@@ -36,6 +36,7 @@ cdef class ParsedHead:
     cpdef uint32_t field_id(self, Py_ssize_t i) except? 0xFFFFFFFF
     cpdef Py_ssize_t line_start(self, Py_ssize_t i) except -1
     cpdef bytes value(self, bytearray buf, Py_ssize_t i)
+    cpdef bytes value_or(self, bytearray buf, Py_ssize_t i, bytes known)
     cpdef bytes name(self, bytearray buf, Py_ssize_t i)
     @cython.locals(i=Py_ssize_t)
     cpdef Py_ssize_t find(self, uint32_t hid) except -2
@@ -79,6 +80,16 @@ cdef class ParsedHead:
                 if (PyBytes_GET_SIZE(known) == length
                         and memcmp(PyBytes_AS_STRING(known), PyByteArray_AS_STRING(buf) + off, length) == 0):
                     return known
+        return self._span(buf, off, length)
+
+    cdef inline bytes _value_or_c(self, bytearray buf, Py_ssize_t i, bytes known):
+        cdef const fp_header *field = self._field(i)
+        cdef uint32_t off = field.value.off
+        cdef uint32_t length = field.value.len
+        if (known is not None and PyBytes_GET_SIZE(known) == length
+                and <Py_ssize_t>off + length <= PyByteArray_GET_SIZE(buf)
+                and memcmp(PyBytes_AS_STRING(known), PyByteArray_AS_STRING(buf) + off, length) == 0):
+            return known
         return self._span(buf, off, length)
 
     cdef inline bytes _span(self, bytearray buf, uint32_t off, uint32_t length):

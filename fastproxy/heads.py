@@ -104,6 +104,15 @@ class ParsedHead:
         span = self.spans[i]
         return bytes(buf[span[2]:span[2] + span[3]])
 
+    def value_or(self, buf: bytearray, i: int, known: bytes | None) -> bytes:
+        """``value(buf, i)``, but ``known`` itself when it holds the same bytes:
+        a client connection mostly repeats its Host, which then makes no
+        new object."""
+        if cython.compiled and self.c is not None:
+            return self._value_or_c(buf, i, known)  # Fast path: compared in the buffer
+        value = self.value(buf, i)
+        return known if value == known else value
+
     def name(self, buf: bytearray, i: int) -> bytes:
         """The name of field ``i``, lower-cased."""
         if cython.compiled and self.c is not None:

@@ -3,10 +3,20 @@
 # raw memory, so Python frees it), its first ``used`` bytes being gathered.
 cimport cython
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
-from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.string cimport memcpy
 
 cdef Py_ssize_t _LARGE
+
+
+@cython.final
+cdef class Sink:
+    cdef readonly object transport
+    cdef readonly object is_closing
+    cdef readonly object write
+    cdef readonly object writelines
+
+    cpdef bint send_bytes(self, bytes data) except -1
 
 
 @cython.final
@@ -25,6 +35,7 @@ cdef class Outgoing:
     cpdef clear(self)
     cpdef bytes take(self)
     cpdef bint send(self, object transport) except -1
+    cpdef bint send_to(self, Sink sink) except -1
 
     cdef inline _init_buffer(self):
         self.buffer = bytearray(4096)
@@ -44,6 +55,15 @@ cdef class Outgoing:
             src = PyByteArray_AS_STRING(source)
         memcpy(PyByteArray_AS_STRING(self.buffer) + self.used, src + start, n)
         self.used += n
+        return 0
+
+    # Fast path: add() for compiled callers, inlined into them (no call, no
+    # None result); from source, put is add (outgoing.py).
+    cdef inline int put(self, bytes data) except -1:
+        if data is None:
+            raise TypeError("Outgoing.put() takes bytes, not None")
+        self._copy(data, 0, PyBytes_GET_SIZE(data))
+        self.size += PyBytes_GET_SIZE(data)
         return 0
 
     cdef inline bytes _small_bytes(self):

@@ -119,24 +119,60 @@ class Outgoing:
 
         Returns False, writing nothing, when the transport is already closing:
         its protocol's connection_lost is then on its way (uvloop schedules it)
-        and will end the exchange; writing now would raise.
+        and will end the exchange; writing now would raise.  The data path
+        calls ``send_to`` with the connection's Sink instead.
         """
+        return self.send_to(Sink(transport))
+
+    def send_to(self, sink: Sink) -> bool:
+        """``send`` to the transport of ``sink``, through its kept methods."""
         lent = self.by_ref
-        if transport.is_closing():
+        if sink.is_closing():
             self.clear()
             self.lent = False
             return False
         if self.pieces:
             self._seal()
-            transport.writelines(self.pieces)
+            sink.writelines(self.pieces)
         elif cython.compiled:
             if self.used:
-                transport.write(self._small_bytes())
+                sink.write(self._small_bytes())
         elif self.small:
             small = self.small
-            transport.write(small[0] if len(small) == 1 else b"".join(small))
+            sink.write(small[0] if len(small) == 1 else b"".join(small))
         self.clear()
         self.lent = lent
+        return True
+
+
+if not cython.compiled:
+    # Compiled callers get put() inlined from outgoing.pxd: the same as add().
+    Outgoing.put = Outgoing.add
+
+
+class Sink:
+    """The methods of a transport that the data path calls on every request,
+    looked up once per connection (``connection_made``).
+
+    Fast path: calling ``transport.write(data)`` by name looks the method up
+    on the transport's type at every call; a bound method kept here is
+    called directly.  A connection's transport never changes, so neither do
+    these.
+    """
+
+    __slots__ = ("is_closing", "transport", "write", "writelines")
+
+    def __init__(self, transport) -> None:
+        self.transport = transport
+        self.is_closing = transport.is_closing
+        self.write = transport.write
+        self.writelines = transport.writelines
+
+    def send_bytes(self, data: bytes) -> bool:
+        """:func:`send_bytes` to this transport."""
+        if self.is_closing():
+            return False
+        self.write(data)
         return True
 
 

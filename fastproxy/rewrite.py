@@ -213,10 +213,10 @@ class RequestRewriter:
         the route's header edits, if any.  Sets peer.client, peer.client_b
         and peer.request_id.
         """
-        outgoing.add(method)
-        outgoing.add(b" ")
-        outgoing.add(target)
-        outgoing.add(b" HTTP/1.1\r\n")
+        outgoing.put(method)
+        outgoing.put(b" ")
+        outgoing.put(target)
+        outgoing.put(b" HTTP/1.1\r\n")
         names = connection_names(head, buf) if head.flags & F_CONN_OTHER else None
         if peer.drop_names is not None or edits is not None:
             names = _with_drops(names, peer.drop_names, None if edits is None else edits.drop)
@@ -266,10 +266,10 @@ class RequestRewriter:
         self._forwarding(host, authority, xff, fwd, rid, kept_proto, kept_host, upgrade, fallback_host, peer,
                          outgoing)
         if peer.subject_line is not None:
-            outgoing.add(peer.subject_line)
+            outgoing.put(peer.subject_line)
         if edits is not None:
-            outgoing.add(edits.add)
-        outgoing.add(_CRLF)
+            outgoing.put(edits.add)
+        outgoing.put(_CRLF)
 
     def _forwarding(self, host, authority, xff, fwd, rid, kept_proto: bool, kept_host: bool, upgrade: bool,
                     fallback_host: bytes, peer: Peer, outgoing: Outgoing) -> None:
@@ -282,13 +282,13 @@ class RequestRewriter:
         """
         if authority is not None:
             host = authority
-            outgoing.add(b"Host: ")
-            outgoing.add(authority)
-            outgoing.add(_CRLF)
+            outgoing.put(b"Host: ")
+            outgoing.put(authority)
+            outgoing.put(_CRLF)
         elif host is None:
-            outgoing.add(b"Host: ")
-            outgoing.add(fallback_host)
-            outgoing.add(_CRLF)
+            outgoing.put(b"Host: ")
+            outgoing.put(fallback_host)
+            outgoing.put(_CRLF)
         if xff is not None and peer.trusted:
             peer.client = self.trusted.client_ip(peer.ip, xff)
             peer.client_b = peer.client.encode("ascii")
@@ -301,20 +301,20 @@ class RequestRewriter:
             if peer.block is None or host != peer.block_host:
                 peer.block = _forwarding_lines(peer, host, None, None, False, False)
                 peer.block_host = host
-            outgoing.add(peer.block)
+            outgoing.put(peer.block)
         else:
-            outgoing.add(_forwarding_lines(peer, host, xff, fwd, kept_proto, kept_host))
+            outgoing.put(_forwarding_lines(peer, host, xff, fwd, kept_proto, kept_host))
         if self.request_id:
             if rid is None or not _GOOD_REQUEST_ID(rid):
                 rid = self.new_request_id()
-            outgoing.add(b"X-Request-ID: ")
-            outgoing.add(rid)
-            outgoing.add(_CRLF)
+            outgoing.put(b"X-Request-ID: ")
+            outgoing.put(rid)
+            outgoing.put(_CRLF)
             peer.request_id = rid
         else:
             peer.request_id = None
         if upgrade:
-            outgoing.add(b"Connection: upgrade\r\n")
+            outgoing.put(b"Connection: upgrade\r\n")
 
 
 def _with_drops(names, first, second):
@@ -364,7 +364,7 @@ class ResponseRewriter:
             outgoing.add_slice(buf, 0, line_end)
         else:
             # "HTTP/1.0" is 8 bytes; the proxy speaks HTTP/1.1 to its client.
-            outgoing.add(b"HTTP/1.1")
+            outgoing.put(b"HTTP/1.1")
             outgoing.add_slice(buf, 8, line_end)
         names = None
         if head.flags & F_CONN_OTHER:
@@ -393,14 +393,14 @@ class ResponseRewriter:
         if run >= 0:
             outgoing.add_slice(buf, run, head_len - 2)
         if out == OUT_CHUNK:
-            outgoing.add(b"Transfer-Encoding: chunked\r\n")
+            outgoing.put(b"Transfer-Encoding: chunked\r\n")
         if status == 101:
-            outgoing.add(b"Connection: upgrade\r\n")
+            outgoing.put(b"Connection: upgrade\r\n")
         elif status >= 200:
             if not keep:
-                outgoing.add(b"Connection: close\r\n")
+                outgoing.put(b"Connection: close\r\n")
             elif not client11:
-                outgoing.add(b"Connection: keep-alive\r\n")
+                outgoing.put(b"Connection: keep-alive\r\n")
         if edits is not None:
-            outgoing.add(edits.add)
-        outgoing.add(_CRLF)
+            outgoing.put(edits.add)
+        outgoing.put(_CRLF)

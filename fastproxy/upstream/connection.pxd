@@ -3,6 +3,7 @@ from fastproxy.context cimport ProxyContext
 from fastproxy.deadline cimport Deadline
 from fastproxy.downstream cimport Downstream
 from fastproxy.heads cimport ParsedHead
+from fastproxy.outgoing cimport Sink
 from fastproxy.relay cimport BodyRelay
 from fastproxy.upstream.pool cimport Pool
 
@@ -29,6 +30,7 @@ cdef class UpstreamConnection:
     cdef unsigned int req_flags
     cdef readonly Py_ssize_t requests
     cdef bint sent_all
+    cdef readonly Sink sink
     cdef object splice
     cdef bint splice_on_client
     cdef Py_ssize_t start
@@ -37,10 +39,12 @@ cdef class UpstreamConnection:
     cdef readonly bint write_paused
 
     cpdef connect(self, Downstream owner)
-    cdef park(self, double idle_timeout)
+    cdef park(self, double idle_timeout, double now=*)
     cdef bint usable(self)
     cdef begin(self, Downstream owner, unsigned int req_flags)
-    cdef request_sent(self)
+    cdef request_sent(self, double now=*)
+    # cpdef: the event loop's argument is taken as a C integer, not boxed per addition.
+    cpdef buffer_updated(self, Py_ssize_t nbytes)
     cdef _make_room(self)
     cdef _head(self)
     cdef _final_head(self, Py_ssize_t head_len, int status)

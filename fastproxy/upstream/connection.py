@@ -54,6 +54,7 @@ from fastproxy.buffers import compact
 from fastproxy.deadline import Deadline
 from fastproxy.errors import HttpParseError
 from fastproxy.heads import ParsedHead
+from fastproxy.outgoing import Sink
 from fastproxy.parser import codes
 from fastproxy.relay import OUT_CHUNK, OUT_DECHUNK, OUT_PASS, BodyRelay
 from fastproxy.splice import MIN_BYTES as SPLICE_MIN_BYTES
@@ -105,6 +106,7 @@ class UpstreamConnection:
         "req_flags",
         "requests",
         "sent_all",
+        "sink",
         "splice",
         "splice_on_client",
         "start",
@@ -119,6 +121,7 @@ class UpstreamConnection:
         self.ctx = ctx
         self.loop = ctx.loop
         self.transport = None
+        self.sink = None
         self.owner = None
         self.state: int = U_CONNECTING
         self.buf = None
@@ -184,6 +187,7 @@ class UpstreamConnection:
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+        self.sink = Sink(transport)
 
     # -- one exchange -------------------------------------------------------
 
@@ -203,20 +207,26 @@ class UpstreamConnection:
         """True when an earlier exchange ran on this connection."""
         return self.requests > 1
 
-    def park(self, idle_timeout: float) -> None:
-        """Waits in its pool, idle, for at most ``idle_timeout`` seconds."""
+    def park(self, idle_timeout: float, now: float = -1.0) -> None:
+        """Waits in its pool, idle, for at most ``idle_timeout`` seconds.
+        ``now``: the time, when the caller has just read it."""
         self.state = U_IDLE
-        self.deadline.set_in(idle_timeout)
+        if now < 0.0:
+            now = self.deadline.now()
+        self.deadline.set(now + idle_timeout)
 
     def usable(self) -> bool:
         """True for an idle connection that may carry the next exchange."""
-        return self.state == U_IDLE and not self.transport.is_closing()
+        return self.state == U_IDLE and not self.sink.is_closing()
 
-    def request_sent(self) -> None:
-        """The owner wrote the whole request: a response is now due."""
+    def request_sent(self, now: float = -1.0) -> None:
+        """The owner wrote the whole request: a response is now due.
+        ``now``: the time, when the caller has just read it."""
         self.sent_all = True
         if not self.write_paused and not self.read_paused:
-            self.deadline.set_in(self.pool.head_timeout)
+            if now < 0.0:
+                now = self.deadline.now()
+            self.deadline.set(now + self.pool.head_timeout)
 
     def get_buffer(self, sizehint: int):
         buf = self.buf
@@ -278,7 +288,7 @@ class UpstreamConnection:
             if owner.client11:
                 out = self.ctx.out
                 self.ctx.resp_rewriter.head(head, self.buf, head_len, status, True, True, OUT_PASS, out)
-                if not out.send(owner.transport):
+                if not out.send_to(owner.sink):
                     self._client_gone()
                     return
             self.start = head_len
@@ -335,7 +345,7 @@ class UpstreamConnection:
                 self._fail(FAIL_BAD_RESPONSE, f"{self.pool.address}: {exc.name}")
                 return
         owner.response_started(status)
-        if not outgoing.send(owner.transport):
+        if not outgoing.send_to(owner.sink):
             self._client_gone()
             return
         if relay.done:
@@ -359,7 +369,7 @@ class UpstreamConnection:
             self.ctx.counters.upstream_bad_responses += 1
             self._abort_exchange(f"malformed response body ({exc.name})")
             return
-        if not out.send(self.owner.transport):
+        if not out.send_to(self.owner.sink):
             self._client_gone()
             return
         if relay.done:
@@ -398,14 +408,15 @@ class UpstreamConnection:
         clean = (self.head.flags & F_KEEP_ALIVE and self.sent_all and self.start == self.end
                  and self.relay.framing != BODY_UNTIL_CLOSE)
         self._let_go_buffer(owner.transport, lent)
+        now = self.deadline.now()  # one clock read: our idle deadline, the owner's latency and deadline
         if clean:
             if self.read_paused:
                 self.read_paused = False
                 self.transport.resume_reading()
-            self.pool.release(self)
+            self.pool.release(self, now)
         else:
             self.close()
-        owner.response_done()
+        owner.response_done(now)
 
     def _let_go_buffer(self, client_transport, lent: bool = True) -> None:
         """Gives up the receive buffer: back to the shared pool when the client
@@ -520,7 +531,7 @@ class UpstreamConnection:
             out.add_slice(self.buf, head_len, self.end)
         self.start = self.end
         owner.response_started(101)
-        if not out.send(owner.transport):
+        if not out.send_to(owner.sink):
             self._client_gone()
             return
         self.state = U_TUNNEL
@@ -699,7 +710,7 @@ class UpstreamConnection:
             if self.relay.framing == BODY_UNTIL_CLOSE and exc is None:
                 out = self.ctx.out
                 self.relay.finish(out)
-                out.send(owner.transport)
+                out.send_to(owner.sink)
                 owner.response_done()
             else:
                 self.ctx.counters.upstream_aborts += 1

@@ -25,6 +25,6 @@ cdef class Pool:
     @cython.locals(idle=list, conn=UpstreamConnection)
     cpdef UpstreamConnection acquire(self)
     cpdef UpstreamConnection connect(self, object owner)
-    cpdef release(self, UpstreamConnection conn)
+    cpdef release(self, UpstreamConnection conn, double now=*)
     cpdef forget(self, UpstreamConnection conn)
     cpdef close(self)

@@ -76,13 +76,14 @@ class Pool:
         conn.connect(owner)
         return conn
 
-    def release(self, conn: UpstreamConnection) -> None:
-        """Takes back a connection whose exchange ended cleanly, or closes it."""
+    def release(self, conn: UpstreamConnection, now: float = -1.0) -> None:
+        """Takes back a connection whose exchange ended cleanly, or closes it.
+        ``now``: the time, when the caller has just read it."""
         if (self.closing or len(self.idle) >= self.max_idle
                 or (self.max_requests and conn.requests >= self.max_requests)):
             conn.close()
             return
-        conn.park(self.idle_timeout)
+        conn.park(self.idle_timeout, now)
         self.idle.append(conn)
 
     def forget(self, conn: UpstreamConnection) -> None:

@@ -27,6 +27,18 @@ def test_request_results(parser_impl):
     assert bytes(buf[head.line_start(1):head.line_start(2)]) == b"Content-Length: 3\r\n"
 
 
+def test_value_or_gives_the_known_bytes_for_an_equal_value(parser_impl):
+    head = ParsedHead(parser_impl.RequestParser())
+    buf = bytearray(REQUEST)
+    head.parse(buf, len(buf))
+    known = bytes(b"a.example")
+    assert head.value_or(buf, 0, known) is known
+    for other in (b"b.example", b"a.exampl", b"a.example.", None):
+        value = head.value_or(buf, 0, other)
+        assert value == b"a.example" and value is not other
+    assert head.value_or(buf, 2, b"v") == b"v"
+
+
 def test_reset_readies_the_next_message(parser_impl):
     head = ParsedHead(parser_impl.RequestParser())
     buf = bytearray(REQUEST)

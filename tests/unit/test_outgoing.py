@@ -1,6 +1,8 @@
 """Gathering one write: small pieces copied together, large slices by reference."""
 
-from fastproxy.outgoing import LARGE, Outgoing, send_bytes
+import pytest
+
+from fastproxy.outgoing import LARGE, Outgoing, Sink, send_bytes
 
 
 class _Transport:
@@ -78,3 +80,46 @@ def test_a_closing_transport_gets_nothing():
     assert not out.send(t) and t.writes == [] and out.size == 0
     assert not send_bytes(t, b"y") and t.writes == []
     assert send_bytes(_Transport(), b"y")
+
+
+# Outgoing.send(transport) and Outgoing.send_to(Sink(transport)) must do the same.
+_SENDS = {
+    "send": lambda out, t: out.send(t),
+    "send_to": lambda out, t: out.send_to(Sink(t)),
+}
+
+
+@pytest.mark.parametrize("way", sorted(_SENDS))
+def test_both_sends_write_small_pieces_at_once_and_large_slices_by_reference(way):
+    send = _SENDS[way]
+    out = Outgoing()
+    out.add(b"head;")
+    out.add_slice(bytearray(b"..ab.."), 2, 4)
+    t = _Transport()
+    assert send(out, t)  # (lent or not: the pure-Python twin keeps small slices as views)
+    assert [(kind, bytes(data)) for kind, data in t.writes] == [("write", b"head;ab")]
+    buf = bytearray(b"y" * LARGE)
+    out.add(b"h;")
+    out.add_slice(buf, 0, LARGE)
+    assert send(out, t) and out.lent
+    kind, pieces = t.writes[1]
+    assert kind == "writelines" and [bytes(p) for p in pieces] == [b"h;", b"y" * LARGE]
+    assert pieces[1].obj is buf
+    assert out.size == 0 and send(out, t) and not out.lent and len(t.writes) == 2  # nothing left to write
+
+
+@pytest.mark.parametrize("way", sorted(_SENDS))
+def test_both_sends_write_nothing_to_a_closing_transport(way):
+    out = Outgoing()
+    out.add_slice(bytearray(LARGE), 0, LARGE)
+    t = _Transport(closing=True)
+    assert not _SENDS[way](out, t) and t.writes == [] and out.size == 0 and not out.lent
+
+
+def test_a_sink_keeps_its_transport_and_sends_bytes_like_send_bytes():
+    t = _Transport()
+    sink = Sink(t)
+    assert sink.transport is t
+    assert sink.send_bytes(b"abc") and t.writes == [("write", b"abc")]
+    t.closing = True  # the kept is_closing asks the transport each time
+    assert not sink.send_bytes(b"d") and t.writes == [("write", b"abc")]
