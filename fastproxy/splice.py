@@ -121,6 +121,8 @@ class BodySplice:
 
     def run(self) -> None:
         """Moves what can move now; waits for the next event if not done."""
+        if self.pipe is None:
+            return  # ended, with an event of its last loop turn still queued
         pipe_r, pipe_w = self.pipe
         while True:
             moved = False
