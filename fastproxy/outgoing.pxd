@@ -69,5 +69,3 @@ cdef class Outgoing:
     cdef inline bytes _small_bytes(self):
         return PyBytes_FromStringAndSize(PyByteArray_AS_STRING(self.buffer), self.used)
 
-
-cpdef bint send_bytes(object transport, bytes data) except -1

@@ -169,17 +169,9 @@ class Sink:
         self.writelines = transport.writelines
 
     def send_bytes(self, data: bytes) -> bool:
-        """:func:`send_bytes` to this transport."""
+        """One write of ``data``; like ``Outgoing.send``, False and nothing
+        written when the transport is already closing."""
         if self.is_closing():
             return False
         self.write(data)
         return True
-
-
-def send_bytes(transport, data: bytes) -> bool:
-    """One write of ``data``; like ``Outgoing.send``, False and nothing
-    written when the transport is already closing."""
-    if transport.is_closing():
-        return False
-    transport.write(data)
-    return True
