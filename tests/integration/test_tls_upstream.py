@@ -4,6 +4,7 @@ client certificates."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import ssl
 
@@ -12,6 +13,7 @@ import pytest
 from fastproxy.config import parse_config
 from fastproxy.server import check_config
 from tests.integration.conftest import ProxyThread
+from tests.integration.origin import expected_sha256
 from tests.integration.tls_origin import TlsOrigin
 from tests.integration.tlsfiles import Pki
 
@@ -70,6 +72,16 @@ def test_a_trusted_certificate_is_accepted(pki, https_origin, proxy_to):
                                          "client": None}
     assert get(proxy, "/second").status == 200
     assert origin.handshakes == 1  # the TLS connection was kept and reused
+
+
+def test_large_bodies_from_an_https_upstream_are_not_spliced(pki, https_origin, proxy_to):
+    # splice(2) would hand the client TLS records instead of the body.
+    origin = https_origin(pki.issue("origin", "origin.test"))
+    proxy = proxy_to(origin, ca_file=pki.ca_file, server_name="origin.test")
+    n = 3 * 1024 * 1024 + 1
+    response = get(proxy, f"/bytes/{n}")
+    assert hashlib.sha256(response.body).hexdigest() == expected_sha256(n)
+    assert proxy.counters()["splices"] == 0
 
 
 def test_the_name_checked_defaults_to_the_servers_host(pki, https_origin, proxy_to):

@@ -3,7 +3,8 @@
 ``TlsOrigin(context)`` listens on 127.0.0.1 (port 0) with the server
 context ``context`` and answers every GET with 200 and a JSON body:
 ``{"path", "host", "sni", "client"}`` (the SNI name the proxy sent, the
-subject CN of the client certificate it showed, or null), keeping
+subject CN of the client certificate it showed, or null), or, for
+``/bytes/N``, the N bytes of origin.expected_body(N); it keeps
 connections alive.  ``.port``, ``.handshakes`` (completed), ``.failed``
 (handshakes refused, with their error), ``close()``.  A thread per
 connection: the tests send a handful of requests.
@@ -15,6 +16,8 @@ import json
 import socket
 import ssl
 import threading
+
+from tests.integration.origin import expected_body
 
 
 class TlsOrigin:
@@ -80,7 +83,10 @@ class TlsOrigin:
                 path = lines[0].split(" ")[1]
                 host = next((line.split(":", 1)[1].strip() for line in lines[1:]
                              if line.lower().startswith("host:")), None)
-                body = json.dumps({"path": path, "host": host, "sni": sni, "client": client}).encode()
+                if path.startswith("/bytes/"):
+                    body = expected_body(int(path[7:]))
+                else:
+                    body = json.dumps({"path": path, "host": host, "sni": sni, "client": client}).encode()
                 tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
                             % (len(body), body))
         except (ssl.SSLError, OSError):
