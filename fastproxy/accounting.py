@@ -10,7 +10,7 @@ progress, which downstream.py fills as the exchange goes::
     x.route = route.index             # routed
     x.status = status                 # the response head went out
     x.bytes_in / x.bytes_out += n     # bytes read from the client / from the upstream
-    x.server, x.upstream_time         # the upstream exchange ended (_end_exchange)
+    x.server, x.upstream_time         # the upstream exchange ended (_release_server)
     accounting.end(x, status, ...)    # the exchange is over, however it ended
 
 Layout: ``by_route[route * CLASSES + class]`` where class is the status

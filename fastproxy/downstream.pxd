@@ -117,6 +117,6 @@ cdef class Downstream:
     cdef _close(self)
     cdef _linger(self)
     cdef _abort(self)
-    cdef _end_exchange(self, double latency)
-    cdef _exchange_ended(self, int status, double now=*)
+    cdef _release_server(self, double latency)
+    cdef _count_exchange(self, int status, double now=*)
     cdef _let_go_buffer(self)

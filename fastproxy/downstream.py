@@ -25,7 +25,7 @@ calls ``response_started``, ``response_done``, ``upstream_failed``,
 
 The route's upstream Group (balance.py) picks the server (none up: 503).
 Its balancer counts the exchange in flight from the pick until it ends:
-every ending calls ``_end_exchange``, with the latency when a response (or
+every ending calls ``_release_server``, with the latency when a response (or
 a tunnel's 101) completed, else a negative one.
 
 Compiled (downstream.pxd), this is a cdef class: the event loop sees it
@@ -234,7 +234,7 @@ class Downstream:
         self.upstream = None
         self.pool = None
         # The balancer's pick for the exchange in progress (-1: none), told
-        # when it ends (_end_exchange).
+        # when it ends (_release_server).
         self.group = None
         self.server: int = -1
         self.exchange_since: float = 0.0
@@ -403,7 +403,7 @@ class Downstream:
             return
         group = route.upstream
         if self.server >= 0:
-            self._end_exchange(-1.0)  # a safety net: every ending already told the balancer
+            self._release_server(-1.0)  # a safety net: every ending already told the balancer
         i = group.pick(self.head, self.buf, target, self.peer)
         if i < 0:
             self._reject(503, "no upstream server is available")
@@ -579,9 +579,8 @@ class Downstream:
         """True when the rest of the request body may move by splice: counted,
         between plain TCP sockets, every byte at hand already taken by the
         upstream transport (the spliced bytes follow them)."""
-        return (self.relay.framing == BODY_LENGTH and self.ctx.splice_pipes is not None and conn.splice is None
-                and conn.pool.ssl is None and self.peer.proto_b == b"http" and not self.blocked
-                and self.start == self.end and not conn.transport.get_write_buffer_size()
+        return (self.relay.framing == BODY_LENGTH and not self.blocked and self.start == self.end
+                and conn.splice_possible() and not conn.transport.get_write_buffer_size()
                 and not conn.transport.is_closing())
 
     def _splice_body(self, conn) -> bool:
@@ -598,9 +597,7 @@ class Downstream:
 
     def splice_moved(self, n: int) -> None:
         self.x.bytes_in += n
-        relay = self.relay
-        relay.total += n
-        relay.left -= n
+        self.relay.bypassed(n)
 
     def splice_waiting(self, client: bool) -> None:
         conn = self.upstream
@@ -619,7 +616,6 @@ class Downstream:
         if self.splice_on_upstream:
             self.splice_on_upstream = False
             conn.resume_writing()
-        self.relay.done = True
         self.req_done = True
         self.state = S_WAIT
         self.deadline.clear()
@@ -644,7 +640,7 @@ class Downstream:
         if conn is not None:
             self.upstream = None
             conn.abort()
-        self._end_exchange(-1.0)
+        self._release_server(-1.0)
         if self.resp_started:
             respond.log_failure(0, message, self.peer.client, self.method, self.target, detail)
             self._abort()
@@ -690,7 +686,7 @@ class Downstream:
                 self.retry_key = self.group.key(self.head, self.buf, self.target, self.peer)
         if self._retry_elsewhere(kind):
             return
-        self._end_exchange(-1.0)
+        self._release_server(-1.0)
         status, message = _FAILURES[kind]
         if self.resp_started:
             respond.log_failure(0, message, self.peer.client, self.method, self.target, detail)
@@ -738,7 +734,7 @@ class Downstream:
     def _retry_to(self, i: int) -> None:
         """Sends the request held in ``replay`` again, to server ``i`` of the group."""
         group = self.group
-        self._end_exchange(-1.0)
+        self._release_server(-1.0)
         group.acquire(i)
         self.server = i
         self.tries += 1
@@ -759,7 +755,7 @@ class Downstream:
     def upstream_aborted(self, detail: str) -> None:
         """The upstream failed mid-response: cut the client off, never a clean end."""
         self.upstream = None
-        self._end_exchange(-1.0)
+        self._release_server(-1.0)
         respond.log_failure(0, "response cut", self.peer.client, self.method, self.target, detail)
         self._abort()
 
@@ -774,8 +770,8 @@ class Downstream:
         if now < 0.0:
             now = self.deadline.now()  # one clock read for the latency, the count and the idle deadline
         if self.server >= 0:
-            self._end_exchange(now - self.exchange_since)
-        self._exchange_ended(0, now)
+            self._release_server(now - self.exchange_since)
+        self._count_exchange(0, now)
         self.served += 1
         self.ctx.counters.responses += 1
         if self.state == S_CLOSED:
@@ -844,8 +840,8 @@ class Downstream:
 
     def tunnel_closed(self, exc) -> None:
         self.upstream = None
-        self._end_exchange(self.tunnel_latency if exc is None else -1.0)
-        self._exchange_ended(0)
+        self._release_server(self.tunnel_latency if exc is None else -1.0)
+        self._count_exchange(0)
         if exc is None:
             self.state = S_CLOSED
             self.transport.close()
@@ -892,7 +888,7 @@ class Downstream:
         if conn is not None:
             self.upstream = None
             conn.abort()
-        self._end_exchange(-1.0)
+        self._release_server(-1.0)
         if self.resp_started:
             self._abort()
             return
@@ -901,12 +897,12 @@ class Downstream:
         self.ctx.out.clear()
         if self.transport.is_closing():
             self.state = S_CLOSED
-            self._exchange_ended(status)
+            self._count_exchange(status)
             return
         answer = respond.error_response(status, message, self.peer.request_id, self.head_request)
         self.x.bytes_out += len(answer)
         self.transport.write(answer)
-        self._exchange_ended(status)
+        self._count_exchange(status)
         self._linger()
 
     def _close(self) -> None:
@@ -945,8 +941,8 @@ class Downstream:
         if conn is not None:
             self.upstream = None
             conn.abort()
-        self._end_exchange(-1.0)
-        self._exchange_ended(0)
+        self._release_server(-1.0)
+        self._count_exchange(0)
         transport = self.transport
         if transport is None or transport.is_closing():
             return
@@ -994,8 +990,8 @@ class Downstream:
                 conn.abort()
             elif conn.transport is not None:
                 conn.transport.close()
-        self._end_exchange(-1.0)
-        self._exchange_ended(0)
+        self._release_server(-1.0)
+        self._count_exchange(0)
         self.state = S_CLOSED
         return False
 
@@ -1012,12 +1008,12 @@ class Downstream:
             if state != S_LINGER:
                 ctx.counters.client_aborts += 1
             conn.abort()
-        self._end_exchange(-1.0)
-        self._exchange_ended(0)
+        self._release_server(-1.0)
+        self._count_exchange(0)
         self._let_go_buffer()
         ctx.connection_gone()
 
-    def _end_exchange(self, latency: float) -> None:
+    def _release_server(self, latency: float) -> None:
         """Tells the balancer that the exchange with its pick has ended
         (``latency`` in seconds, < 0: it failed or was cut); once per pick."""
         i = self.server
@@ -1027,7 +1023,7 @@ class Downstream:
             self.x.server = self.pool.index
             self.x.upstream_time = latency
 
-    def _exchange_ended(self, status: int, now: float = -1.0) -> None:
+    def _count_exchange(self, status: int, now: float = -1.0) -> None:
         """Counts the exchange (accounting.py); once, however often called.
         ``now``: the time, when the caller has just read it."""
         if now < 0.0:

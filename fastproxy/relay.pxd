@@ -18,4 +18,5 @@ cdef class BodyRelay:
     cpdef begin(self, int framing, long long content_length, int out)
     @cython.locals(n=Py_ssize_t)
     cpdef Py_ssize_t frame(self, bytearray buf, Py_ssize_t start, Py_ssize_t end, Outgoing outgoing) except -1
+    cpdef bypassed(self, long long n)
     cpdef finish(self, Outgoing outgoing)

@@ -108,6 +108,13 @@ class BodyRelay:
             return n
         return 0
 
+    def bypassed(self, n: int) -> None:
+        """``n`` bytes of a counted body went by another way (splice.py)."""
+        self.left -= n
+        self.total += n
+        if self.left == 0:
+            self.done = True
+
     def finish(self, outgoing: Outgoing) -> None:
         """The peer closed a read-until-close body: that is its clean end."""
         if self.out == OUT_CHUNK:

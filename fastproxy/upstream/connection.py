@@ -432,45 +432,53 @@ class UpstreamConnection:
 
     # -- splice (large bodies, splice.py) -----------------------------------
 
-    def _may_splice(self) -> bool:
-        """True when the rest of the body may move by splice: counted and
-        passed as it came, between plain TCP sockets, and everything given
-        to the client transport already sent (the spliced bytes follow it)."""
-        relay = self.relay
-        owner = self.owner
-        return (relay.framing == BODY_LENGTH and relay.out == OUT_PASS and self.ctx.splice_pipes is not None
-                and self.splice is None and self.pool.ssl is None and owner.peer.proto_b == b"http" and not self.read_paused
-                and self.start == self.end and not owner.transport.get_write_buffer_size()
-                and not owner.transport.is_closing())
+    def splice_possible(self) -> bool:
+        """True when a body may move between this connection and its owner's
+        by splice: splicing is on, both are plain TCP, none is under way.
+        (The owner checks this too, for a request body.)"""
+        return (self.ctx.splice_pipes is not None and self.splice is None and self.pool.ssl is None
+                and self.owner.peer.proto_b == b"http")
 
-    def _start_splice(self, lent: bool) -> bool:
-        """Hands the rest of the body to a BodySplice; False when it cannot
-        start (out of descriptors): the body goes on through the buffers."""
-        owner = self.owner
+    def _may_splice(self) -> bool:
+        """True when the rest of the response body may move by splice:
+        counted and passed as it came, and everything given to the client
+        transport already sent (the spliced bytes follow it)."""
+        relay = self.relay
+        transport = self.owner.transport
+        return (relay.framing == BODY_LENGTH and relay.out == OUT_PASS and not self.read_paused
+                and self.start == self.end and self.splice_possible()
+                and not transport.get_write_buffer_size() and not transport.is_closing())
+
+    def _new_splice(self, src_transport, dst_transport, left: int, owner) -> bool:
+        """A BodySplice for ``left`` bytes, heard by ``owner``, in ``splice``;
+        False when it cannot be made (out of descriptors): the body then goes
+        on through the buffers."""
         try:
-            splice = BodySplice(self.loop, self.ctx.splice_pipes, _fileno(self.transport),
-                                _fileno(owner.transport), self.relay.left, self)
+            self.splice = BodySplice(self.loop, self.ctx.splice_pipes, _fileno(src_transport),
+                                     _fileno(dst_transport), left, owner)
         except OSError:
             return False
+        self.ctx.counters.splices += 1
+        return True
+
+    def _start_splice(self, lent: bool) -> bool:
+        """Hands the rest of the response body to a splice (False: it cannot start)."""
+        owner = self.owner
+        if not self._new_splice(self.transport, owner.transport, self.relay.left, self):
+            return False
         self.state = U_SPLICE
-        self.splice = splice
         self.read_paused = True  # until the body has passed: see resume_reading
         self.transport.pause_reading()
         self._let_go_buffer(owner.transport, lent)
-        self.ctx.counters.splices += 1
-        splice.run()
+        self.splice.run()
         return True
 
     def splice_request(self, owner) -> bool:
         """Moves the rest of ``owner``'s counted request body by splice, with
         ``owner`` hearing the splice's events (downstream.py); False when it
-        cannot start (out of descriptors)."""
-        try:
-            self.splice = BodySplice(self.loop, self.ctx.splice_pipes, _fileno(owner.transport),
-                                     _fileno(self.transport), owner.relay.left, owner)
-        except OSError:
+        cannot start."""
+        if not self._new_splice(owner.transport, self.transport, owner.relay.left, owner):
             return False
-        self.ctx.counters.splices += 1
         self.splice.run()
         return True
 
@@ -480,8 +488,7 @@ class UpstreamConnection:
 
     def splice_moved(self, n: int) -> None:
         self.owner.x.bytes_out += n
-        self.relay.total += n
-        self.relay.left -= n
+        self.relay.bypassed(n)
 
     def splice_waiting(self, upstream: bool) -> None:
         """The splice waits for the upstream to send or the client to read.
@@ -500,17 +507,18 @@ class UpstreamConnection:
             self.splice_on_client = False
             self.owner.resume_writing()
 
-    def splice_done(self) -> None:
+    def _end_splice(self) -> None:
+        """Back from a response splice (done, failed or cancelled) to BODY."""
         self.splice = None
         self._splice_client_reads()
         self.state = U_BODY
-        self.relay.done = True
+
+    def splice_done(self) -> None:
+        self._end_splice()
         self._finished(False)
 
     def splice_failed(self, upstream: bool, error) -> None:
-        self.splice = None
-        self._splice_client_reads()
-        self.state = U_BODY
+        self._end_splice()
         if upstream:
             self._abort_exchange("upstream closed inside the body" if error is None else
                                  f"upstream connection lost inside the body: {error.strerror}")
@@ -613,14 +621,10 @@ class UpstreamConnection:
             else:
                 self._fail(FAIL_READ_TIMEOUT, f"{self.pool.address}: no response within "
                            f"{self.pool.head_timeout:g}s")
-        elif state == U_BODY or state == U_TUNNEL:
-            self.ctx.counters.upstream_timeouts += 1
-            self._abort_exchange("upstream silent past its timeout")
-        elif state == U_SPLICE:
-            self.splice.cancel()
-            self.splice = None
-            self._splice_client_reads()
-            self.state = U_BODY
+        elif state == U_BODY or state == U_TUNNEL or state == U_SPLICE:
+            if state == U_SPLICE:
+                self.splice.cancel()
+                self._end_splice()
             self.ctx.counters.upstream_timeouts += 1
             self._abort_exchange("upstream silent past its timeout")
 
@@ -663,7 +667,7 @@ class UpstreamConnection:
         if self.state == U_CLOSED:
             return
         self.state = U_CLOSED
-        self.deadline.cancel()
+        self.deadline.close()
         if self.splice is not None:
             self.splice.cancel()
             self.splice = None
@@ -671,7 +675,6 @@ class UpstreamConnection:
         if self.transport is not None:
             self.transport.abort()
         else:
-            self.deadline.close()  # no connection_lost follows
             self.ctx.upstreams.discard(self)
             if self.connect_task is not None:
                 self.connect_task.cancel()
