@@ -31,7 +31,7 @@ def test_value_or_gives_the_known_bytes_for_an_equal_value(parser_impl):
     head = ParsedHead(parser_impl.RequestParser())
     buf = bytearray(REQUEST)
     head.parse(buf, len(buf))
-    known = bytes(b"a.example")
+    known = b"a.example"
     assert head.value_or(buf, 0, known) is known
     for other in (b"b.example", b"a.exampl", b"a.example.", None):
         value = head.value_or(buf, 0, other)
