@@ -17,6 +17,8 @@ DESCRIPTION = (
 )
 
 TARGET_NAMES = ("nginx", "haproxy", "fastproxy")
+# Lower bounds, run only when named: relays that do none of a proxy's work (bench/targets/floor.py).
+FLOOR_NAMES = ("relay-uvloop", "relay-c")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target",
         action="append",
-        choices=TARGET_NAMES,
-        help="run only this proxy (repeatable; default: all that are installed)",
+        choices=TARGET_NAMES + FLOOR_NAMES,
+        help="run only this proxy (repeatable; default: nginx, haproxy and fastproxy, those installed;"
+        " relay-uvloop and relay-c are floors that do none of a proxy's work)",
     )
     parser.add_argument(
         "--duration",

@@ -157,6 +157,8 @@ def test_bench_options_resolve():
     full = bench_options.resolve(parser.parse_args(["--duration", "5", "--warmup", "0"]))
     assert full.timing == bench_options.Timing(duration=5, repeats=bench_options.FULL.repeats, warmup=0)
     assert full.targets == ["nginx", "haproxy", "fastproxy"] and full.pin
+    floors = bench_options.resolve(parser.parse_args(["--target", "relay-c", "--target", "relay-uvloop"]))
+    assert floors.targets == ["relay-c", "relay-uvloop"]
     with pytest.raises(SystemExit):
         parser.parse_args(["--repeats", "0"])
 

@@ -123,9 +123,10 @@ def need_tls(setup: Setup) -> TlsFiles:
 
 
 def all_targets() -> list[Target]:
-    """Every known target, nginx first: the reference the ratios are taken against."""
+    """Every known target, nginx first: the reference the ratios are taken against; the floors last."""
     from fastproxy.bench.targets.fastproxy import FastproxyTarget
+    from fastproxy.bench.targets.floor import CRelayTarget, UvloopRelayTarget
     from fastproxy.bench.targets.haproxy import HaproxyTarget
     from fastproxy.bench.targets.nginx import NginxTarget
 
-    return [NginxTarget(), HaproxyTarget(), FastproxyTarget()]
+    return [NginxTarget(), HaproxyTarget(), FastproxyTarget(), UvloopRelayTarget(), CRelayTarget()]

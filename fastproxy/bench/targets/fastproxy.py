@@ -22,7 +22,7 @@ from pathlib import Path
 import fastproxy
 from fastproxy.bench.targets import IDLE_POOL, UPSTREAM_MAX_REQUESTS, Setup, Target, Unsupported, need_tls
 
-__all__ = ["FastproxyTarget", "fastproxy_toml"]
+__all__ = ["FastproxyTarget", "fastproxy_toml", "importable_environment"]
 
 
 def _toml_str(text: str) -> str:
@@ -63,8 +63,12 @@ def fastproxy_toml(setup: Setup) -> str:
     return "\n".join(lines)
 
 
-def _package_root() -> str:
-    return str(Path(fastproxy.__file__).resolve().parent.parent)
+def importable_environment() -> dict[str, str]:
+    """A child's environment: this fastproxy importable even from a source checkout."""
+    env = dict(os.environ)
+    root = str(Path(fastproxy.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
 
 
 class FastproxyTarget(Target):
@@ -94,11 +98,7 @@ class FastproxyTarget(Target):
         return [sys.executable, "-m", "fastproxy", "run", "-c", str(path)]
 
     def environment(self) -> dict[str, str]:
-        """The child's environment: this fastproxy importable even from a source checkout."""
-        env = dict(os.environ)
-        root = _package_root()
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-        return env
+        return importable_environment()
 
     def check(self, setup: Setup) -> str | None:
         argv = [sys.executable, "-m", "fastproxy", "check", "-c", self.prepare(setup)[-1]]
