@@ -12,6 +12,7 @@ usage: python -m fastproxy.bench.relay LISTEN_PORT UPSTREAM_PORT   (both on 127.
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 
 __all__ = ["main"]
@@ -76,8 +77,12 @@ class _Client(_Side):
 
 async def _serve(listen_port: int, upstream_port: int) -> None:
     loop = asyncio.get_running_loop()
+    stop = loop.create_future()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # a clean exit, so profilers write their output
+        loop.add_signal_handler(signum, lambda: stop.done() or stop.set_result(None))
     server = await loop.create_server(lambda: _Client(upstream_port), HOST, listen_port, backlog=4096)
-    await server.serve_forever()
+    await stop
+    server.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,10 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import uvloop
 
-    try:
-        uvloop.run(_serve(int(args[0]), int(args[1])))
-    except KeyboardInterrupt:
-        pass
+    uvloop.run(_serve(int(args[0]), int(args[1])))
     return 0
 
 
