@@ -53,7 +53,7 @@ def test_keep_alive_requests_reach_the_origin_as_sent(relay, origin):  # noqa: F
 
 
 def test_large_bodies_pass_whole_both_ways(relay, origin):  # noqa: F811
-    size = 8 * 1024 * 1024  # far past the relays' 64 KiB chunks and socket buffers
+    size = 8 * 1024 * 1024  # far past the relays' 256 KiB reads and the socket buffers
     with Client(relay) as client:
         resp = client.request("GET", f"/bytes/{size}")
         assert resp.status == 200
