@@ -92,6 +92,7 @@ cdef class Downstream:
     cdef _read_body(self)
     cdef bint _may_splice(self, UpstreamConnection conn)
     cdef bint _splice_body(self, UpstreamConnection conn)
+    cdef _splice_upstream_takes(self)
     cdef _body_failed(self, int status, str message, str detail=*)
     cdef upstream_ready(self, UpstreamConnection conn)
     @cython.locals(health=UpstreamHealth)

@@ -600,22 +600,22 @@ class Downstream:
         self.relay.bypassed(n)
 
     def splice_waiting(self, client: bool) -> None:
-        conn = self.upstream
         if client:
-            if self.splice_on_upstream:
-                self.splice_on_upstream = False
-                conn.resume_writing()
+            self._splice_upstream_takes()
             self.deadline.set_in(self.ctx.client_idle_timeout)
         else:
             self.splice_on_upstream = True
-            conn.pause_writing()
+            self.upstream.pause_writing()
+
+    def _splice_upstream_takes(self) -> None:
+        if self.splice_on_upstream:
+            self.splice_on_upstream = False
+            self.upstream.resume_writing()
 
     def splice_done(self) -> None:
         conn = self.upstream
         conn.splice_ended()
-        if self.splice_on_upstream:
-            self.splice_on_upstream = False
-            conn.resume_writing()
+        self._splice_upstream_takes()
         self.req_done = True
         self.state = S_WAIT
         self.deadline.clear()

@@ -59,6 +59,7 @@ cdef class UpstreamConnection:
     cdef bint _start_splice(self, bint lent)
     cdef bint splice_request(self, Downstream owner)
     cdef splice_ended(self)
+    cdef _drop_splice(self)
     cdef _end_splice(self)
     cdef _start_tunnel(self, Py_ssize_t head_len)
     cdef _tunnel(self)

@@ -507,6 +507,14 @@ class UpstreamConnection:
             self.splice_on_client = False
             self.owner.resume_writing()
 
+    def _drop_splice(self) -> None:
+        """Stops the splice under way, if any, the owner's request splice too
+        (its descriptors and pipe let go): this connection is closing."""
+        splice = self.splice
+        if splice is not None:
+            self.splice = None
+            splice.cancel()
+
     def _end_splice(self) -> None:
         """Back from a response splice (done, failed or cancelled) to BODY."""
         self.splice = None
@@ -668,9 +676,7 @@ class UpstreamConnection:
             return
         self.state = U_CLOSED
         self.deadline.close()
-        if self.splice is not None:
-            self.splice.cancel()
-            self.splice = None
+        self._drop_splice()
         self.pool.forget(self)
         if self.transport is not None:
             self.transport.abort()
@@ -690,11 +696,9 @@ class UpstreamConnection:
         state = self.state
         self.state = U_CLOSED
         self.deadline.close()
-        if self.splice is not None:
-            self.splice.cancel()
-            self.splice = None
-            if state == U_SPLICE:
-                state = U_BODY  # a body cut short, whatever its framing said
+        self._drop_splice()
+        if state == U_SPLICE:
+            state = U_BODY  # a body cut short, whatever its framing said
         self.pool.forget(self)
         self.ctx.upstreams.discard(self)
         self.ctx.connection_gone()

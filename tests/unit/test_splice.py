@@ -34,6 +34,17 @@ def tcp_pair() -> tuple[socket.socket, socket.socket]:
     return a, b
 
 
+@pytest.fixture
+def sockets():
+    """(src_peer, src, dst, dst_peer): the splice moves src -> dst; the peers
+    are the far ends.  All four are closed at teardown."""
+    src_peer, src = tcp_pair()
+    dst, dst_peer = tcp_pair()
+    yield src_peer, src, dst, dst_peer
+    for s in (src_peer, src, dst, dst_peer):
+        s.close()
+
+
 class Owner:
     def __init__(self, loop) -> None:
         self.moved = 0
@@ -69,10 +80,9 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def test_moves_exactly_left_bytes_and_leaves_the_rest(loop):
+def test_moves_exactly_left_bytes_and_leaves_the_rest(loop, sockets):
     async def main():
-        src_peer, src = tcp_pair()
-        dst, dst_peer = tcp_pair()
+        src_peer, src, dst, dst_peer = sockets
         pipes = splice.Pipes()
         owner = Owner(loop)
         body = os.urandom(3 * MIB + 5)
@@ -86,15 +96,12 @@ def test_moves_exactly_left_bytes_and_leaves_the_rest(loop):
         assert await recv_exactly(loop, src, 4) == b"NEXT"  # the next message is still the source's
         assert len(pipes.idle) == 1  # given back empty, for the next splice
         pipes.close()
-        for s in (src_peer, src, dst, dst_peer):
-            s.close()
     loop.run_until_complete(main())
 
 
-def test_a_slow_receiver_makes_it_wait_for_the_destination(loop):
+def test_a_slow_receiver_makes_it_wait_for_the_destination(loop, sockets):
     async def main():
-        src_peer, src = tcp_pair()
-        dst, dst_peer = tcp_pair()
+        src_peer, src, dst, dst_peer = sockets
         dst.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
         owner = Owner(loop)
         body = os.urandom(8 * MIB)
@@ -104,15 +111,12 @@ def test_a_slow_receiver_makes_it_wait_for_the_destination(loop):
         assert await recv_exactly(loop, dst_peer, len(body)) == body
         assert (await asyncio.wait_for(owner.ended, 5))[0] == "done"
         await sending
-        for s in (src_peer, src, dst, dst_peer):
-            s.close()
     loop.run_until_complete(asyncio.wait_for(main(), 20))
 
 
-def test_a_source_closing_early_fails_on_the_source_side(loop):
+def test_a_source_closing_early_fails_on_the_source_side(loop, sockets):
     async def main():
-        src_peer, src = tcp_pair()
-        dst, dst_peer = tcp_pair()
+        src_peer, src, dst, dst_peer = sockets
         owner = Owner(loop)
         spl = splice.BodySplice(loop, splice.Pipes(), src.fileno(), dst.fileno(), MIB, owner)
         await loop.sock_sendall(src_peer, b"x" * 1000)
@@ -120,15 +124,12 @@ def test_a_source_closing_early_fails_on_the_source_side(loop):
         spl.run()
         assert await asyncio.wait_for(owner.ended, 5) == ("failed", True, None)
         assert await recv_exactly(loop, dst_peer, 1000) == b"x" * 1000
-        for s in (src, dst, dst_peer):
-            s.close()
     loop.run_until_complete(main())
 
 
-def test_a_destination_reset_fails_on_the_destination_side(loop):
+def test_a_destination_reset_fails_on_the_destination_side(loop, sockets):
     async def main():
-        src_peer, src = tcp_pair()
-        dst, dst_peer = tcp_pair()
+        src_peer, src, dst, dst_peer = sockets
         dst_peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         dst_peer.close()  # a reset
         owner = Owner(loop)
@@ -137,15 +138,12 @@ def test_a_destination_reset_fails_on_the_destination_side(loop):
         kind, source, error = await asyncio.wait_for(owner.ended, 5)
         assert (kind, source) == ("failed", False) and isinstance(error, OSError)
         sending.cancel()
-        for s in (src_peer, src, dst):
-            s.close()
     loop.run_until_complete(main())
 
 
-def test_cancel_stops_it_and_leaves_no_descriptor(loop):
+def test_cancel_stops_it_and_leaves_no_descriptor(loop, sockets):
     async def main():
-        src_peer, src = tcp_pair()
-        dst, dst_peer = tcp_pair()
+        src_peer, src, dst, _ = sockets
         pipes = splice.Pipes()
         baseline = open_fds()
         owner = Owner(loop)
@@ -162,8 +160,6 @@ def test_cancel_stops_it_and_leaves_no_descriptor(loop):
         assert not owner.ended.done()
         pipes.close()
         assert open_fds() == baseline
-        for s in (src_peer, src, dst, dst_peer):
-            s.close()
     loop.run_until_complete(main())
 
 
